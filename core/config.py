@@ -1,0 +1,93 @@
+"""The resolved configuration of one training run.
+
+A scenario file (``scenarios/*.toml``) is parsed and validated by ``scenarios.loader``
+into these frozen dataclasses; ``core`` never reads TOML itself, so any program can
+build a ``Scenario`` in code and hand it to ``Trainer``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "linear")
+INITS = ("he", "xavier", "xavier_uniform", "lecun", "standard_uniform", "normal")
+LOSSES = ("bce", "softmax_ce", "mse")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+CLIP_MODES = ("none", "norm", "value")
+DATA_KINDS = ("spirals", "moons", "circles", "xor", "blobs")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    kind: str = "spirals"  # one of DATA_KINDS
+    samples: int = 512  # examples in the (full) training set
+    noise: float = 0.1  # std of the Gaussian noise added before standardising
+    classes: int = 2  # arms of the spiral / blobs; moons, circles and xor are 2-class
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    hidden: tuple[int, ...] = (16, 16)  # hidden widths, input side first
+    activation: str = "relu"  # hidden activation, one of ACTIVATIONS
+    init: str = "he"  # weight initialisation, one of INITS
+    init_scale: float = 1.0  # multiplies every initial weight
+    bias_init: float | str = 0.0  # a constant, or "normal" for N(0, 1)
+    loss: str = "bce"  # one of LOSSES; the output layer is linear (logits)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    optimizer: str = "sgd"  # one of OPTIMIZERS
+    lr: float = 0.05
+    batch_size: int = 64
+    clip: str = "none"  # one of CLIP_MODES
+    clip_threshold: float = 1.0
+    probe_every: int = 10  # full-data probe (dead, saturated, accuracy) every N steps
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str  # built-in name or file stem
+    title: str
+    summary: str = ""
+    lesson: str = ""  # Markdown shown beside the plots
+    seed: int = 0
+    steps: int = 1000
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    fix: bool = False  # True when the [fix] block has been merged in
+    fix_summary: str = ""  # the remedy in one line; "" when the scenario has none
+    source: str = ""  # the file it came from ("" when built in code)
+
+    @property
+    def has_fix(self) -> bool:
+        return bool(self.fix_summary)
+
+    def with_(self, **changes: Any) -> Scenario:
+        """A copy with top-level fields replaced (``seed``, ``steps``...)."""
+        return replace(self, **changes)
+
+    def with_train(self, **changes: Any) -> Scenario:
+        return replace(self, train=replace(self.train, **changes))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved scenario as plain JSON-able data (the run event's ``config``)."""
+        d = asdict(self)
+        d["model"]["hidden"] = list(self.model.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Scenario:
+        """Inverse of ``to_dict`` (no validation: use ``scenarios.loader`` for files)."""
+        d = dict(d)
+        model = dict(d.pop("model", {}))
+        if "hidden" in model:
+            model["hidden"] = tuple(model["hidden"])
+        return cls(
+            data=DataConfig(**d.pop("data", {})),
+            model=ModelConfig(**model),
+            train=TrainConfig(**d.pop("train", {})),
+            **d,
+        )
