@@ -1,0 +1,7 @@
+"""Built-in scenarios (the ``*.toml`` files beside this module) and their loader."""
+
+from __future__ import annotations
+
+from scenarios.loader import ScenarioError, ScenarioInfo, list_builtin, load
+
+__all__ = ["ScenarioError", "ScenarioInfo", "list_builtin", "load"]
