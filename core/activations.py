@@ -1,0 +1,153 @@
+"""Activation functions and their derivatives.
+
+Each activation is a small object with two textbook methods
+
+- ``fn(z)``: the activation ``a = f(z)`` applied elementwise, a new array;
+- ``grad(z, a)``: the derivative ``f'(z)``, given the pre-activation ``z`` and the
+  output ``a = f(z)`` (sigmoid and tanh express their derivative through ``a``);
+
+and two in-place variants that ``layers.Dense`` uses on every step, because on a
+tiny network the time goes into allocating and visiting arrays, not into arithmetic:
+
+- ``forward(z, out) -> a`` writes ``f(z)`` into ``out`` (``linear`` returns ``z``);
+- ``backward(dA, z, a, out) -> dZ`` writes ``dA * f'(z)`` into ``out`` (which may be
+  ``dA`` itself); this is the chain rule step ``dL/dZ = dL/dA * f'(Z)``.
+
+Every array here has the shape of the layer's pre-activation, ``(m, n_out)``.
+
+An ``Activation`` is also the string of its name (``get_activation("relu") ==
+"relu"``), so a layer's activation can go straight into an event or a message.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .config import ACTIVATIONS
+
+LEAKY_SLOPE = 0.01
+"""Slope of ``leaky_relu`` for negative inputs."""
+
+
+class Activation(str):
+    """Base class: an activation function that is also its own name."""
+
+    name: str
+
+    def __new__(cls, name: str) -> Activation:
+        self = super().__new__(cls, name)
+        self.name = name
+        return self
+
+    def fn(self, z: np.ndarray) -> np.ndarray:
+        """``f(z)``, a new array of ``z``'s shape."""
+        a = self.forward(z, np.empty_like(z))
+        return a.copy() if a is z else a
+
+    def grad(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """``f'(z)`` elementwise, a new array; ``a`` must be ``f(z)``."""
+        return self.backward(np.ones_like(z), z, a, np.empty_like(z))
+
+    def forward(self, z: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Write ``f(z)`` into ``out`` and return it (or return ``z`` if ``f`` is identity)."""
+        raise NotImplementedError
+
+    def backward(self, dA: np.ndarray, z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Write ``dA * f'(z)`` into ``out`` (may be ``dA``) and return it."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+
+class Linear(Activation):
+    """Identity, ``f(z) = z``: the output layer (logits) and deep *linear* nets."""
+
+    def forward(self, z: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return z  # A is Z: no copy needed
+
+    def backward(self, dA: np.ndarray, z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return dA  # f'(z) = 1
+
+
+class ReLU(Activation):
+    """``f(z) = max(z, 0)``; ``f'(z) = 1`` if ``z > 0`` else ``0`` (0 at the kink)."""
+
+    def forward(self, z: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return np.maximum(z, 0.0, out=out)
+
+    def backward(self, dA: np.ndarray, z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
+        # A unit with z <= 0 passes no gradient back: this is how ReLU units die.
+        return np.multiply(dA, z > 0.0, out=out)
+
+
+class LeakyReLU(Activation):
+    """``f(z) = z`` if ``z > 0`` else ``slope * z``: a dead-looking unit still learns."""
+
+    def __new__(cls, name: str, slope: float = LEAKY_SLOPE) -> LeakyReLU:
+        self = super().__new__(cls, name)
+        self.slope = slope
+        return self
+
+    def forward(self, z: np.ndarray, out: np.ndarray) -> np.ndarray:
+        # max(z, slope * z) is z for z > 0 and slope * z below, as long as slope < 1.
+        np.multiply(z, self.slope, out=out)
+        return np.maximum(z, out, out=out)
+
+    def backward(self, dA: np.ndarray, z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return np.multiply(dA, np.where(z > 0.0, 1.0, self.slope), out=out)
+
+
+class Sigmoid(Activation):
+    """``f(z) = 1 / (1 + exp(-z))``; ``f'(z) = a (1 - a)``, at most 1/4."""
+
+    def forward(self, z: np.ndarray, out: np.ndarray) -> np.ndarray:
+        # sigmoid(z) = (1 + tanh(z/2)) / 2: no exp(-z) to overflow for z << 0, so a
+        # layer driven to z = -1000 saturates quietly instead of raising warnings.
+        np.multiply(z, 0.5, out=out)
+        np.tanh(out, out=out)
+        out *= 0.5
+        out += 0.5
+        return out
+
+    def backward(self, dA: np.ndarray, z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
+        slope = np.subtract(1.0, a)
+        slope *= a
+        return np.multiply(dA, slope, out=out)
+
+
+class Tanh(Activation):
+    """``f(z) = tanh(z)``; ``f'(z) = 1 - a**2``."""
+
+    def forward(self, z: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return np.tanh(z, out=out)
+
+    def backward(self, dA: np.ndarray, z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
+        slope = np.multiply(a, a)
+        np.subtract(1.0, slope, out=slope)
+        return np.multiply(dA, slope, out=out)
+
+
+_ACTIVATIONS: dict[str, Activation] = {
+    "linear": Linear("linear"),
+    "relu": ReLU("relu"),
+    "leaky_relu": LeakyReLU("leaky_relu"),
+    "sigmoid": Sigmoid("sigmoid"),
+    "tanh": Tanh("tanh"),
+}
+assert set(_ACTIVATIONS) == set(ACTIVATIONS)
+
+RELU_FAMILY = ("relu", "leaky_relu")
+"""Activations whose units can be *dead* (pre-activation <= 0 on every example)."""
+SATURATING = ("sigmoid", "tanh")
+"""Activations whose units can *saturate* (output pinned near its bounds)."""
+
+
+def get_activation(name: str) -> Activation:
+    """The activation called ``name`` (one of ``config.ACTIVATIONS``)."""
+    try:
+        return _ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown activation {name!r}; allowed: {', '.join(ACTIVATIONS)}"
+        ) from None
