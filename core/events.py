@@ -24,6 +24,17 @@ EVENT_VERSION = 1
 EVENT_TYPES = ("run", "step", "end")
 END_REASONS = ("completed", "diverged", "stopped")
 
+# The step event's per-layer keys (one list entry per layer, input side first).
+LAYER_KEYS = (
+    "grad_norm",
+    "bias_grad_norm",
+    "weight_norm",
+    "update_ratio",
+    "dead",
+    "saturated",
+    "clipped_values",
+)
+
 _SEPARATORS = (",", ":")
 
 
