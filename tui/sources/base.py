@@ -1,0 +1,39 @@
+"""The one interface every event source of the dashboard implements.
+
+The UI polls a source on a timer and pushes what it gets into a ``core.history.History``;
+panes never know whether the events come from a live child process, a recording or a
+file another program is still writing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+# The commands a source understands; sources that cannot honour one ignore it.
+COMMANDS = ("pause", "resume", "step", "speed", "lr", "clip", "clip_threshold", "stop")
+
+
+@runtime_checkable
+class EventSource(Protocol):
+    """A stream of event dicts (``run``, ``step``, ``end``; see docs/internals.md).
+
+    ``status`` is ``"running"``, ``"paused"``, ``"ended"`` or ``"error: <message>"``.
+    """
+
+    status: str
+
+    def start(self) -> None:
+        """Begin producing events (e.g. start the child process)."""
+        ...
+
+    def poll(self) -> list[dict[str, Any]]:
+        """The events that arrived since the last call; never blocks."""
+        ...
+
+    def command(self, name: str, value: float | str | None = None) -> None:
+        """Send one of ``COMMANDS`` (``value``: steps/s, learning rate, clip mode...)."""
+        ...
+
+    def close(self) -> None:
+        """Stop producing and release everything (child processes too); idempotent."""
+        ...
