@@ -1,0 +1,253 @@
+"""ReplaySource and FollowSource, driven with a fake clock (no sleeping, no UI).
+
+A tiny model of the app (``Shown``) applies polled events the way the dashboard does:
+``reset`` clears, ``step`` appends. Every assertion compares what it shows with the
+steps of the file, read independently with ``json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.events import EVENT_VERSION, encode
+from tui.sources.follow import FollowSource
+from tui.sources.replay import ReplaySource
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class Shown:
+    """What the app would show: the run, the steps since the last reset, the end."""
+
+    def __init__(self) -> None:
+        self.run: dict[str, Any] | None = None
+        self.steps: list[dict[str, Any]] = []
+        self.end: dict[str, Any] | None = None
+        self.resets = 0
+
+    def apply(self, events: list[dict[str, Any]]) -> None:
+        for e in events:
+            if e["type"] == "reset":
+                self.resets += 1
+                self.run, self.steps, self.end = None, [], None
+            elif e["type"] == "run":
+                self.run = e
+            elif e["type"] == "step":
+                self.steps.append(e)
+            elif e["type"] == "end":
+                self.end = e
+
+    @property
+    def numbers(self) -> list[int]:
+        return [e["step"] for e in self.steps]
+
+
+def _lines(n: int, *, every: int = 1, end: bool = True) -> list[str]:
+    run = {"type": "run", "version": EVENT_VERSION, "title": "t", "layers": [{"name": "a"}]}
+    out = [encode(run)]
+    for i in range(1, n + 1):
+        out.append(encode({"type": "step", "step": i * every, "loss": 1.0 / i, "grad_norm": [i]}))
+    if end:
+        out.append(encode({"type": "end", "step": n * every, "reason": "completed"}))
+    return [x + "\n" for x in out]
+
+
+def _steps_of(path: Path) -> list[dict[str, Any]]:
+    return [e for e in map(json.loads, path.read_text().splitlines()) if e["type"] == "step"]
+
+
+@pytest.fixture
+def recording(tmp_path: Path) -> Path:
+    path = tmp_path / "run.jsonl"
+    path.write_text("".join(_lines(100, every=10)))  # steps 10, 20, ..., 1000
+    return path
+
+
+def _replay(path: Path, **kw: Any) -> tuple[ReplaySource, Clock, Shown]:
+    clock = Clock()
+    src = ReplaySource(path, clock=clock, **kw)
+    src.start()
+    return src, clock, Shown()
+
+
+def test_replay_plays_at_its_speed_in_file_order(recording: Path) -> None:
+    src, clock, shown = _replay(recording, speed=20)
+    shown.apply(src.poll())
+    assert shown.run is not None and shown.steps == []
+    clock.t += 1.0
+    shown.apply(src.poll())
+    assert shown.steps == _steps_of(recording)[:20]
+    assert src.status == "running" and "replay step 200 (20/100)" in src.detail
+    clock.t += 10.0
+    shown.apply(src.poll())
+    assert shown.steps == _steps_of(recording) and shown.end is not None
+    assert src.status == "ended"
+    clock.t += 10.0
+    assert src.poll() == []  # the end is delivered once
+
+
+def test_pause_single_step_and_speed(recording: Path) -> None:
+    src, clock, shown = _replay(recording, speed=10)
+    src.command("pause")
+    clock.t += 5.0
+    shown.apply(src.poll())
+    assert shown.steps == [] and src.status == "paused"
+    src.command("step")
+    src.command("step")
+    shown.apply(src.poll())
+    shown.apply(src.poll())
+    shown.apply(src.poll())
+    assert shown.numbers == [10, 20]
+    src.command("speed", 0)  # unlimited
+    src.command("resume")
+    shown.apply(src.poll())
+    assert shown.numbers == [s["step"] for s in _steps_of(recording)]
+
+
+def test_seeking_back_starts_again_and_replays_up_to_the_target(recording: Path) -> None:
+    src, _clock, shown = _replay(recording, speed=0)
+    shown.apply(src.poll())
+    assert len(shown.steps) == 100
+    src.command("seek", 255)  # between steps: the last step <= 255
+    shown.apply(src.poll())
+    assert shown.resets == 1 and shown.run is not None and shown.end is None
+    assert shown.steps == _steps_of(recording)[:25]
+    assert src.status == "paused"  # reached the end, so it stays put after the seek
+
+
+@pytest.mark.parametrize(
+    ("commands", "expected"),
+    [
+        ([("seek_rel", -1)], 99),
+        ([("seek_frac", -0.1)], 90),
+        ([("seek_frac", -0.1), ("seek_frac", -0.1)], 80),  # counts from the pending target
+        ([("home", None)], 0),
+        ([("home", None), ("seek_rel", 3)], 3),
+        ([("home", None), ("end", None)], 100),
+        ([("seek_rel", -1000)], 0),
+        ([("seek", 10_000)], 100),
+    ],
+)
+def test_seek_commands_land_on_the_right_step(
+    recording: Path, commands: list[tuple[str, Any]], expected: int
+) -> None:
+    src, _clock, shown = _replay(recording, speed=0)
+    shown.apply(src.poll())
+    for name, value in commands:
+        src.command(name, value)
+    shown.apply(src.poll())
+    assert shown.steps == _steps_of(recording)[:expected]
+    assert src.position == expected
+    assert (shown.end is not None) == (expected == 100)
+
+
+def test_long_catch_up_is_spread_over_polls(recording: Path) -> None:
+    src, _clock, shown = _replay(recording, speed=1, max_batch=30)
+    src.command("seek", 1000)
+    sizes = []
+    for _ in range(5):
+        events = src.poll()
+        sizes.append(sum(e["type"] == "step" for e in events))
+        shown.apply(events)
+    assert sizes == [30, 30, 30, 10, 0]
+    assert shown.steps == _steps_of(recording)
+
+
+def test_damaged_recording_replays_up_to_the_fault(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    lines = _lines(10)
+    path.write_text("".join([*lines[:6], "{oops\n", *lines[6:]]))
+    src, _clock, shown = _replay(path, speed=0)
+    assert src.status == "running" and src.fault is not None
+    shown.apply(src.poll())
+    assert shown.numbers == [1, 2, 3, 4, 5]
+    assert src.status.startswith(f"error: {path}: line 7: not valid JSON")
+
+
+def test_follow_waits_then_reads_appended_steps_and_partial_lines(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    clock = Clock()
+    src = FollowSource(path, clock=clock)
+    src.start()
+    shown = Shown()
+    shown.apply(src.poll())
+    assert src.detail == f"waiting for {path} to appear" and src.status == "running"
+    lines = _lines(5, end=False)
+    with open(path, "w") as f:
+        f.write("".join(lines[:3]) + lines[3][:10])  # the writer is mid-line
+        f.flush()
+        shown.apply(src.poll())
+        assert shown.run is not None and shown.numbers == [1, 2]
+        f.write(lines[3][10:] + lines[4])
+        f.flush()
+        shown.apply(src.poll())
+        assert shown.numbers == [1, 2, 3, 4]
+        assert src.detail == f"following {path}: 4 steps"
+        clock.t += 12.0
+        assert src.detail.endswith("writer silent for 12 s")
+        f.write(encode({"type": "end", "step": 4, "reason": "stopped"}) + "\n")
+    shown.apply(src.poll())
+    assert shown.end is not None and src.status == "ended"
+    clock.t += 60.0
+    assert src.detail.endswith("run ended (stopped)")
+
+
+@pytest.mark.parametrize("how", ["truncate", "replace"])
+def test_follow_starts_again_when_the_file_is_truncated_or_replaced(
+    tmp_path: Path, how: str
+) -> None:
+    path = tmp_path / "run.jsonl"
+    path.write_text("".join(_lines(8)))
+    src = FollowSource(path, clock=Clock())
+    src.start()
+    shown = Shown()
+    shown.apply(src.poll())
+    assert shown.numbers == list(range(1, 9)) and src.status == "ended"
+    new = "".join(_lines(3, end=False))
+    if how == "truncate":
+        with open(path, "r+") as f:
+            f.truncate(0)
+            f.write(new)
+    else:
+        tmp = tmp_path / "new.jsonl"
+        tmp.write_text(new)
+        os.replace(tmp, path)
+    shown.apply(src.poll())
+    assert shown.resets == 1 and shown.numbers == [1, 2, 3] and shown.end is None
+    assert src.status == "running"
+
+
+def test_follow_reports_a_fault_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    lines = _lines(4, end=False)
+    path.write_text("".join([*lines[:3], "garbage\n", lines[3]]))
+    src = FollowSource(path, clock=Clock())
+    src.start()
+    shown = Shown()
+    shown.apply(src.poll())
+    assert shown.numbers == [1, 2]
+    assert src.status.startswith(f"error: {path}: line 4: not valid JSON")
+
+
+def test_follow_pause_holds_reading(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    path.write_text("".join(_lines(3, end=False)))
+    src = FollowSource(path, clock=Clock())
+    src.start()
+    src.command("pause")
+    assert src.poll() == [] and src.status == "paused"
+    src.command("resume")
+    shown = Shown()
+    shown.apply(src.poll())
+    assert shown.numbers == [1, 2, 3] and src.status == "running"
