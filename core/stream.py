@@ -32,20 +32,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from core.events import EVENT_VERSION, EventDecodeError, decode, encode, end_event, run_event
+from core.events import (
+    EVENT_VERSION,
+    LAYER_KEYS,
+    EventDecodeError,
+    decode,
+    encode,
+    end_event,
+    run_event,
+)
 
-# Step keys and the JSON values a reader accepts for them (``null`` always allowed).
+# Step keys and the JSON values a reader accepts for them (``null`` always allowed);
+# the per-layer list keys are the design's, shared with History.
 SCALAR_KEYS = ("loss", "accuracy", "lr", "global_grad_norm", "clip_threshold", "clip_steps")
 FLAG_KEYS = ("clipped", "finite")
-LAYER_KEYS = (
-    "grad_norm",
-    "bias_grad_norm",
-    "weight_norm",
-    "update_ratio",
-    "dead",
-    "saturated",
-    "clipped_values",
-)
 STEP_KEYS = ("step", *SCALAR_KEYS, *FLAG_KEYS, *LAYER_KEYS)
 
 # A "line" longer than this is not an event stream (a binary file, a file with no
