@@ -81,14 +81,19 @@ def _replay(path: Path, **kw: Any) -> tuple[ReplaySource, Clock, Shown]:
     return src, clock, Shown()
 
 
-def test_replay_plays_at_its_speed_in_file_order(recording: Path) -> None:
-    src, clock, shown = _replay(recording, speed=20)
+def test_replay_plays_at_its_speed_in_training_steps(recording: Path) -> None:
+    src, clock, shown = _replay(recording, speed=200)  # the file logs every 10th step
     shown.apply(src.poll())
     assert shown.run is not None and shown.steps == []
     clock.t += 1.0
     shown.apply(src.poll())
     assert shown.steps == _steps_of(recording)[:20]
-    assert src.status == "running" and "replay step 200 (20/100)" in src.detail
+    assert src.status == "running" and "replay step 200 (20/100) · 200 steps/s" in src.detail
+    clock.t += 1 / 32  # 6.25 training steps: not yet the next recorded one
+    assert src.poll() == []
+    clock.t += 1 / 32
+    shown.apply(src.poll())
+    assert shown.numbers[-1] == 210
     clock.t += 10.0
     shown.apply(src.poll())
     assert shown.steps == _steps_of(recording) and shown.end is not None
@@ -98,7 +103,7 @@ def test_replay_plays_at_its_speed_in_file_order(recording: Path) -> None:
 
 
 def test_pause_single_step_and_speed(recording: Path) -> None:
-    src, clock, shown = _replay(recording, speed=10)
+    src, clock, shown = _replay(recording, speed=100)
     src.command("pause")
     clock.t += 5.0
     shown.apply(src.poll())

@@ -25,7 +25,7 @@ from typing import Any
 
 from core.stream import StreamContents, StreamError, read_stream
 
-DEFAULT_SPEED = 100.0  # steps/s: a 1500-step scenario replays in 15 s
+DEFAULT_SPEED = 100.0  # training steps/s: a 1500-step scenario replays in 15 s
 RESET_EVENT: dict[str, Any] = {"type": "reset"}
 
 
@@ -48,7 +48,9 @@ class ReplaySource:
         max_batch: int = 20_000,
     ) -> None:
         self.path = str(path)
-        self.speed = float(speed)  # steps/s; 0 = as fast as the UI takes them
+        # training steps (the recorded step numbers) per second; 0 = as fast as the UI
+        # takes them. A run logged every 10th step shows speed/10 events per second.
+        self.speed = float(speed)
         self.status = "paused"
         self._contents = contents
         self._clock = clock
@@ -62,7 +64,7 @@ class ReplaySource:
         self._singles = 0  # single steps asked for while paused
         self._out: list[dict[str, Any]] = []  # events queued for the next poll
         self._end_sent = False
-        self._credit = 0.0  # steps earned by elapsed time, not emitted yet
+        self._now_step = 0.0  # the training step playback has reached (virtual clock)
         self._last_poll = 0.0
         self._closed = False
 
@@ -113,18 +115,21 @@ class ReplaySource:
             n = min(self._target - self._position, self._max_batch)
             if self._position + n >= self._target:
                 self._target = None
+        elif self._playing and self.speed > 0:
+            # Time moves a virtual step counter; every recorded step it passed is due,
+            # so a run logged every 10th step still plays at `speed` training steps/s.
+            self._now_step += elapsed * self.speed
+            due = bisect.bisect_right(self._step_numbers, self._now_step, lo=self._position)
+            n = min(due - self._position, self._max_batch)
         elif self._playing:
-            if self.speed <= 0:
-                n = self._max_batch
-            else:
-                self._credit = min(self._credit + elapsed * self.speed, float(self._max_batch))
-                n = int(self._credit)
-                self._credit -= n
+            n = self._max_batch
         else:
             n, self._singles = min(self._singles, 1), max(self._singles - 1, 0)
         n = min(n, self.total - self._position)
         out.extend(self._steps[self._position : self._position + n])
         self._position += n
+        if n and (self._target is not None or not self._playing or self.speed <= 0):
+            self._sync_now_step()
         if self._position == self.total and self._target is None:
             if not self._end_sent and self._contents.end is not None:
                 out.append(self._contents.end)
@@ -140,7 +145,6 @@ class ReplaySource:
             self._playing = False
         elif name == "resume":
             self._playing = self._position < self.total or self._target is not None
-            self._credit = 0.0
         elif name == "step":
             self._playing = False
             self._singles += 1
@@ -175,8 +179,13 @@ class ReplaySource:
             self._position = 0
         self._end_sent = self._end_sent and target == self.total
         self._target = target if target != self._position else None
-        self._credit = 0.0
         self._singles = 0
+        self._sync_now_step()
+
+    def _sync_now_step(self) -> None:
+        """Playback goes on from the step shown last (or the one a seek aims at)."""
+        shown = self._aim()
+        self._now_step = float(self._step_numbers[shown - 1]) if shown else 0.0
 
     def _update_status(self) -> None:
         at_end = self._position == self.total and self._target is None
