@@ -1,0 +1,124 @@
+"""``bp-tui [SCENARIO ...] [options]``: the dashboard's command line.
+
+One scenario (a built-in name or a .toml path) opens the dashboard on it; none or
+several open the picker, listing the built-ins, the .toml files given and those in
+``--scenarios DIR``. Every scenario is loaded (and so validated) before the app
+starts, so bad input is one line ``bp-tui: error: ...`` and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+from core.config import Scenario
+from tui.errors import EXIT_USAGE, PROG, CliError, error_line
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as our one-line error instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError(None, "arguments", message)
+
+
+def _positive(kind: type[float] | type[int], name: str) -> Callable[[str], float]:
+    """An argparse ``type`` that accepts numbers > 0 and words the error our way."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise CliError(None, name, f"found {text!r}, expected a number") from None
+        if not value > 0:
+            raise CliError(None, name, f"found {text}, expected a number > 0")
+        return value
+
+    return parse
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Watch backpropagation live: the dashboard.")
+    p.add_argument(
+        "scenario",
+        nargs="*",
+        help="built-in name or .toml file; one opens the dashboard on it, several the picker",
+    )
+    p.add_argument("--scenarios", metavar="DIR", help="also list the *.toml files in DIR")
+    p.add_argument("--seed", type=int, help="override the scenario's seed")
+    p.add_argument("--fix", action="store_true", help="start with the scenario's [fix] applied")
+    p.add_argument("--steps", type=_positive(int, "--steps"), help="override the number of steps")
+    p.add_argument(
+        "--speed",
+        type=_positive(float, "--speed"),
+        metavar="STEPS_PER_S",
+        help="target training speed (default: as fast as possible)",
+    )
+    p.add_argument("--fps", type=_positive(float, "--fps"), default=6.0, help="redraws per second")
+    return p
+
+
+def _scenario_files(folder: str) -> list[Path]:
+    path = Path(folder)
+    if not path.is_dir():
+        raise CliError(folder, "--scenarios", "not a folder, expected a folder of .toml files")
+    return sorted(path.glob("*.toml"))
+
+
+def collect(args: argparse.Namespace) -> tuple[list[Scenario], Scenario | None]:
+    """(the picker's scenarios, the scenario to open at once or None); loads them all."""
+    from scenarios import list_builtin, load
+
+    def get(ref: str | Path, fix: bool = False) -> Scenario:
+        return load(ref, fix=fix, seed=args.seed, steps=args.steps)
+
+    if args.fix and len(args.scenario) != 1:
+        raise CliError(None, "--fix", "given without a scenario, expected one SCENARIO")
+    initial = get(args.scenario[0], fix=args.fix) if len(args.scenario) == 1 else None
+    picker = [get(info.name) for info in list_builtin()]
+    extra = list(args.scenario) + (_scenario_files(args.scenarios) if args.scenarios else [])
+    known = {s.source for s in picker}
+    for ref in extra:
+        scenario = get(ref)
+        if scenario.source not in known:
+            known.add(scenario.source)
+            picker.append(scenario)
+    return picker, initial
+
+
+def run_dashboard(argv: list[str]) -> int:
+    """Parse ``argv``, load the scenarios, run the app; the process exit status."""
+    from scenarios import ScenarioError
+
+    try:
+        args = parser().parse_args(argv)
+        picker, initial = collect(args)
+    except (ScenarioError, CliError, OSError) as exc:
+        print(error_line(exc), file=sys.stderr)
+        return EXIT_USAGE
+
+    from tui.app import BpTuiApp
+    from tui.signals import install_signal_handlers
+    from tui.sources.live import LiveSource
+
+    app = BpTuiApp(
+        LiveSource,
+        picker,
+        initial=initial,
+        fps=args.fps,
+        speed=args.speed,
+        seed=args.seed,
+        steps=args.steps,
+    )
+    restore = install_signal_handlers(app, cleanup=[app.close_sources])
+    try:
+        result = app.run()
+    finally:
+        restore()
+        app.close_sources()
+    if app.return_code:
+        return app.return_code
+    return int(result or 0)

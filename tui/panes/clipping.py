@@ -1,0 +1,42 @@
+"""Global gradient norm before clipping (log scale) with the clip threshold drawn.
+
+The title counts the clipped steps so far and their fraction of all steps, both
+straight from the latest step event (``clip_steps`` and ``step``).
+"""
+
+from __future__ import annotations
+
+from tui.panes.plotting import GuardedPlot, Line, envelope
+from tui.panes.view import RunView, fmt_num
+
+
+def clip_summary(view: RunView) -> str:
+    """'clipped 37/500 (7.4%)' from the latest event, or '' before any step."""
+    clip_steps, step = view.last("clip_steps"), view.last("step")
+    if clip_steps is None or not step:
+        return ""
+    return f"clipped {int(clip_steps)}/{int(step)} ({100.0 * clip_steps / step:.1f}%)"
+
+
+class ClippingPane(GuardedPlot):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__("‖g‖ before clipping (log)", **kwargs)
+
+    def show(self, view: RunView) -> None:
+        width = max(16, self.size.width * 2)
+        s = view.history.series("global_grad_norm", width=width)
+        threshold = view.last("clip_threshold")
+        hlines = ((float(threshold), "red"),) if threshold is not None else ()
+        parts = [self.base_title]
+        if threshold is not None:
+            parts.append(f"threshold {fmt_num(threshold)}")
+        summary = clip_summary(view)
+        if summary:
+            parts.append(summary)
+        self.draw(
+            [Line("‖g‖", *envelope(s.steps, s.lo, s.hi), color="yellow")],
+            title=" · ".join(parts),
+            log_y=True,
+            xlim=view.xlim(),
+            hlines=hlines,
+        )

@@ -1,0 +1,72 @@
+"""Gradient flow now: one bar per layer, from the loss back to the input, log scale.
+
+Drawn as text rather than a plotext bar chart: bars on a log axis need a baseline
+below the smallest value, which plotext does not offer, and one row per layer reads
+well at any width. The bar of a value v spans ``(log10 v - lo) / (hi - lo)`` of the
+track, where ``lo``..``hi`` are whole decades around the current values (at least
+``MIN_DECADES`` apart, so equal norms do not fill the track).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui.panes.view import RunView, fmt_num
+
+MIN_DECADES = 4
+
+
+def decade_range(values: list[float]) -> tuple[int, int] | None:
+    """Whole decades (lo, hi) that contain every positive finite value, or None."""
+    good = [v for v in values if math.isfinite(v) and v > 0]
+    if not good:
+        return None
+    hi = math.ceil(math.log10(max(good)) + 1e-12)
+    # One decade of headroom below the smallest value, so its bar is still visible.
+    lo = min(math.floor(math.log10(min(good))) - 1, hi - MIN_DECADES)
+    return lo, hi
+
+
+def bar_fraction(value: float, lo: int, hi: int) -> float:
+    """Share of the track the bar of ``value`` fills (0..1) on the lo..hi decades."""
+    if not math.isfinite(value) or value <= 0:
+        return 1.0 if value == math.inf else 0.0
+    return min(1.0, max(0.0, (math.log10(value) - lo) / (hi - lo)))
+
+
+class GradFlowPane(Static):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("gradient flow: no data yet", **kwargs)
+        #: (layer name, value, fraction of the track) per row, top (loss side) first
+        self.bars: list[tuple[str, float | None, float]] = []
+
+    def show(self, view: RunView) -> None:
+        names = [str(layer["name"]) for layer in view.layers]
+        raw = [view.last("grad_norm", i) for i in range(len(names))]
+        values = [None if v is None else float(v) for v in raw]
+        text = Text("‖dW‖ now, loss → input (log)\n", style="bold")
+        rng = decade_range([v for v in values if v is not None])
+        if rng is None and not any(v is not None for v in values):
+            self.bars = []
+            self.update(text + Text("no data yet", style="dim"))
+            return
+        lo, hi = rng or (0, MIN_DECADES)
+        label_w = max((len(n) for n in names), default=2)
+        track = max(4, self.size.width - label_w - 12)
+        self.bars = []
+        for name, value in reversed(list(zip(names, values, strict=True))):
+            frac = 0.0 if value is None else bar_fraction(value, lo, hi)
+            self.bars.append((name, value, frac))
+            n = round(frac * track)
+            style = "red" if value is not None and not math.isfinite(value) else "cyan"
+            text.append(f"{name:>{label_w}} ")
+            text.append("█" * n, style=style)
+            text.append("·" * (track - n), style="dim")
+            text.append(f" {fmt_num(value):>9}\n")
+        axis = f"1e{lo}".ljust(track) if track > 12 else ""
+        text.append(" " * (label_w + 1) + axis[: max(0, track - 5)] + f"1e{hi}", style="dim")
+        self.update(text)

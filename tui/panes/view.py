@@ -1,0 +1,62 @@
+"""What every pane reads: the run's history plus the run event and the display options.
+
+Panes never talk to the event source; the dashboard screen feeds the source's events
+into ``history`` and hands panes a ``RunView`` when there is something new to draw.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from core.history import History
+
+
+def fmt_num(value: Any) -> str:
+    """A number as the dashboard shows it: 3 significant digits, '–' for no data."""
+    if value is None or isinstance(value, bool):
+        return "–" if value is None else str(value)
+    v = float(value)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if isinstance(value, int):
+        return str(value)
+    return f"{v:.3g}"
+
+
+@dataclass
+class RunView:
+    """A read-only view of one run for the panes."""
+
+    history: History
+    run: dict[str, Any] | None = None  # the run event, None before it arrives
+    log_y: bool = False  # the user's log-scale toggle (loss plot)
+
+    @property
+    def layers(self) -> list[dict[str, Any]]:
+        """One dict per layer (name, fan_in, fan_out, activation), input side first."""
+        if self.run and self.run.get("layers"):
+            return list(self.run["layers"])
+        return [{"name": name} for name in self.history.layer_names]
+
+    def xlim(self) -> tuple[float, float] | None:
+        """The x range of every plot: the whole run so far, first step to last."""
+        h = self.history
+        if h.count == 0 or h.first_step is None or h.last_step is None:
+            return None
+        return float(h.first_step), float(h.last_step)
+
+    def last(self, key: str, layer: int | None = None) -> Any:
+        """The value of ``key`` (of ``layer``) in the latest step event, None if absent."""
+        ev = self.history.last
+        if not ev:
+            return None
+        value = ev.get(key)
+        if layer is None:
+            return value
+        if not isinstance(value, list | tuple) or layer >= len(value):
+            return None
+        return value[layer]
