@@ -1,0 +1,294 @@
+"""The trainer: one scenario, one network, one update per ``step()``, one event per step.
+
+``Trainer(scenario)`` builds the data set, the network and the optimiser from the
+scenario and its seed; ``step()`` runs ONE minibatch update and returns the
+``StepEvent`` that describes it (see ``docs/internals.md`` and the design's event
+format). Same scenario and seed, same events, byte for byte.
+
+Cost. The diagnostics are computed on the MLP's flat parameter and gradient vectors:
+one squared copy and one ``add.reduceat`` give every layer's ``||dW||``, ``||db||``
+(and the global norm), one more gives every ``||W||``, so the per-step statistics
+cost a few NumPy calls whatever the depth. The full-data probe (accuracy, dead and
+saturated units) runs every ``probe_every`` steps. ``Trainer(s, diagnostics=False)``
+skips both (the benchmark's baseline) and still reports loss and finiteness.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from core import events
+from core.clipping import clip_by_norm, clip_by_value
+from core.clipping import global_norm as global_grad_norm
+from core.config import CLIP_MODES, Scenario
+from core.datasets import make_dataset
+from core.diagnostics import dead_units, saturated_fraction
+from core.events import StepEvent
+from core.losses import get_loss, n_outputs, predict, targets_for
+from core.mlp import MLP
+from core.optim import make_optimizer
+
+_RELU_FAMILY = ("relu", "leaky_relu")
+_SATURATING = ("sigmoid", "tanh")
+# Seeds of the independent random streams drawn from ``scenario.seed``: the network
+# and the data take the seed itself (as their own modules document), the minibatch
+# order gets a stream of its own so that changing the batch size leaves the weights alone.
+_BATCH_STREAM = 1
+
+
+class Trainer:
+    """Trains ``MLP([2, *hidden, n_out])`` on the scenario's data set, step by step.
+
+    Attributes: ``X`` (m, 2) float64 inputs, ``y`` (m,) int64 labels, ``Y`` (m, n_out)
+    float64 targets, ``net``, ``opt``, ``step_count`` (updates done), ``finished``,
+    ``end_reason`` (``None`` while running, then ``"completed"`` / ``"diverged"`` /
+    ``"stopped"``), ``lr``, ``clip_mode``, ``clip_threshold``.
+    """
+
+    def __init__(self, scenario: Scenario, diagnostics: bool = True) -> None:
+        self.scenario = scenario
+        self.diagnostics = diagnostics
+        data, model, train = scenario.data, scenario.model, scenario.train
+        self.X, self.y = make_dataset(data, scenario.seed)
+        self.loss_name = model.loss
+        self.Y = targets_for(model.loss, self.y, data.classes)
+        sizes = [self.X.shape[1], *model.hidden, n_outputs(model.loss, data.classes)]
+        self.net = MLP(
+            sizes,
+            activation=model.activation,
+            init=model.init,
+            init_scale=model.init_scale,
+            bias_init=model.bias_init,
+            seed=scenario.seed,
+        )
+        self.opt = make_optimizer(train.optimizer, train.lr)
+        self._loss_fn = get_loss(model.loss)
+        self.clip_mode = "none"
+        self.clip_threshold = float(train.clip_threshold)
+        self.set_clip(train.clip, train.clip_threshold)
+
+        self.step_count = 0
+        self.clip_steps = 0
+        self.finished = False
+        self.end_reason: str | None = None
+
+        # Minibatches: seeded shuffled epochs; the incomplete tail of an epoch is
+        # dropped so every batch has the same shape (and reuses the same buffers).
+        m = len(self.y)
+        self._batch = min(int(train.batch_size), m)
+        self._rng = np.random.default_rng([scenario.seed, _BATCH_STREAM])
+        self._order = self._rng.permutation(m)
+        self._pos = 0
+        self._Xb = np.empty((self._batch, self.X.shape[1]))
+        self._Yb = np.empty((self._batch, self.Y.shape[1]))
+
+        # Flat vectors and the segment starts of [W0, b0, W1, b1, ...] in them.
+        self._params = self.net.params()
+        self._grads = self.net.grads()
+        sizes_flat = [a.size for a in self._params]
+        self._seg = np.cumsum([0, *sizes_flat[:-1]])
+        self._sq = np.empty_like(self._params.flat)  # scratch for squared entries
+        self._prev = np.empty_like(self._params.flat)  # W before the update (not sgd)
+        self._n_layers = len(self.net.layers)
+        self._w_norm = self._segment_norms(self._params.flat)[0::2]  # ||W_i||, kept current
+
+        # Latest full-data probe, repeated between probes.
+        self._accuracy: float | None = None
+        self._dead: list[int | None] = [None] * self._n_layers
+        self._saturated: list[float | None] = [None] * self._n_layers
+
+    # -- live controls --------------------------------------------------------------
+
+    @property
+    def lr(self) -> float:
+        return float(self.opt.lr)
+
+    def set_lr(self, lr: float) -> None:
+        """Use learning rate ``lr`` from the next step on (it is reported there)."""
+        lr = float(lr)
+        if not math.isfinite(lr) or lr <= 0:
+            raise ValueError(f"learning rate must be a positive number, found {lr}")
+        self.opt.lr = lr
+
+    def set_clip(self, mode: str, threshold: float | None = None) -> None:
+        """Clip by ``mode`` (``none`` | ``norm`` | ``value``) from the next step on.
+
+        ``threshold`` ``None`` keeps the current one (also kept while clipping is off).
+        """
+        if mode not in CLIP_MODES:
+            raise ValueError(f"clip mode must be one of {', '.join(CLIP_MODES)}, found {mode!r}")
+        if threshold is not None:
+            threshold = float(threshold)
+            if not math.isfinite(threshold) or threshold <= 0:
+                raise ValueError(f"clip threshold must be a positive number, found {threshold}")
+            self.clip_threshold = threshold
+        self.clip_mode = mode
+
+    # -- events ---------------------------------------------------------------------
+
+    def run_event(self) -> dict[str, Any]:
+        """The ``run`` event: scenario, seed, one entry per layer, the resolved config."""
+        layers = [
+            {
+                "name": f"L{i + 1}",
+                "fan_in": layer.fan_in,
+                "fan_out": layer.fan_out,
+                "activation": layer.activation.name,
+            }
+            for i, layer in enumerate(self.net.layers)
+        ]
+        s = self.scenario
+        return events.run_event(
+            scenario=s.name,
+            title=s.title,
+            seed=s.seed,
+            fix=s.fix,
+            layers=layers,
+            config=s.to_dict(),
+        )
+
+    def end_event(self, reason: str | None = None) -> dict[str, Any]:
+        """The ``end`` event; ``reason`` defaults to why the run finished (else "stopped")."""
+        return events.end_event(self.step_count, reason or self.end_reason or "stopped")
+
+    def stop(self) -> None:
+        """End the run early (reason ``stopped``); ``step()`` refuses from now on."""
+        if not self.finished:
+            self.finished, self.end_reason = True, "stopped"
+
+    # -- training -------------------------------------------------------------------
+
+    def _next_batch(self) -> tuple[np.ndarray, np.ndarray]:
+        """The next minibatch, copied into the trainer's buffers: (B, 2), (B, n_out)."""
+        if self._pos + self._batch > len(self._order):
+            self._order = self._rng.permutation(len(self._order))
+            self._pos = 0
+        idx = self._order[self._pos : self._pos + self._batch]
+        self._pos += self._batch
+        np.take(self.X, idx, axis=0, out=self._Xb)
+        np.take(self.Y, idx, axis=0, out=self._Yb)
+        return self._Xb, self._Yb
+
+    def _segment_norms(self, flat: np.ndarray) -> np.ndarray:
+        """Norms of every array of ``[W0, b0, W1, b1, ...]`` held in ``flat``: (2L,).
+
+        One squared copy and one ``add.reduceat``; if the squares overflow although the
+        entries are finite, the entries are divided by the largest one first.
+        """
+        sq = self._sq
+        np.multiply(flat, flat, out=sq)
+        norms = np.sqrt(np.add.reduceat(sq, self._seg))
+        if not np.isfinite(norms).all():
+            big = float(np.abs(flat).max())
+            if math.isfinite(big) and big > 0:
+                np.divide(flat, big, out=sq)
+                np.multiply(sq, sq, out=sq)
+                norms = big * np.sqrt(np.add.reduceat(sq, self._seg))
+        return norms
+
+    def step(self) -> StepEvent:
+        """Run one update on the next minibatch and describe it (see module docstring)."""
+        if self.finished:
+            raise RuntimeError(f"the run has finished ({self.end_reason}); no more steps")
+        # A diverging run is a result, not a crash: overflow and NaN stay silent.
+        with np.errstate(all="ignore"):
+            return self._step()
+
+    def _step(self) -> StepEvent:
+        self.step_count += 1
+        step, lr, diag = self.step_count, self.lr, self.diagnostics
+        Xb, Yb = self._next_batch()
+        loss, dlogits = self._loss_fn(self.net.forward(Xb), Yb)
+        self.net.backward(dlogits)
+        gflat, pflat = self._grads.flat, self._params.flat
+
+        if diag:
+            g_norm = self._segment_norms(gflat)
+            global_norm = math.hypot(*g_norm.tolist())
+        else:
+            g_norm = None
+            global_norm = math.sqrt(float(np.dot(gflat, gflat)))
+            if not math.isfinite(global_norm):  # overflow of finite squares, or NaN/inf
+                global_norm = global_grad_norm(self._grads)
+        finite = math.isfinite(loss) and math.isfinite(global_norm)
+
+        n = self._n_layers
+        clipped, clipped_values, scale = False, [0] * n, 1.0
+        if finite and self.clip_mode == "norm":
+            global_norm, clipped = clip_by_norm(self._grads, self.clip_threshold)
+            global_norm = float(global_norm)
+            if clipped:
+                scale = self.clip_threshold / global_norm
+        elif finite and self.clip_mode == "value":
+            counts = clip_by_value(self._grads, self.clip_threshold)
+            clipped_values = [int(counts[2 * i] + counts[2 * i + 1]) for i in range(n)]
+            clipped = any(clipped_values)
+        self.clip_steps += clipped
+
+        update_ratio: list[float] | None = None
+        if finite:
+            # sgd's update is exactly -lr * g: its norm needs no copy of the weights.
+            exact_from_copy = diag and self.opt.name != "sgd"
+            if exact_from_copy:
+                np.copyto(self._prev, pflat)
+            self.opt.step(self._params, self._grads)
+            if g_norm is not None:
+                if exact_from_copy:
+                    np.subtract(pflat, self._prev, out=self._prev)
+                    dw_norm = self._segment_norms(self._prev)[0::2]
+                elif self.clip_mode == "value" and clipped:
+                    dw_norm = lr * self._segment_norms(gflat)[0::2]
+                else:
+                    dw_norm = (lr * scale) * g_norm[0::2]
+                w_before = self._w_norm
+                self._w_norm = self._segment_norms(pflat)[0::2]
+                update_ratio = (dw_norm / w_before).tolist()
+        else:
+            self.finished, self.end_reason = True, "diverged"
+        if not self.finished and step >= self.scenario.steps:
+            self.finished, self.end_reason = True, "completed"
+
+        if g_norm is None:  # diagnostics off
+            return StepEvent(
+                step=step, loss=loss, lr=lr, global_grad_norm=global_norm, finite=finite
+            )
+        if step == 1 or self.finished or step % self.scenario.train.probe_every == 0:
+            self.probe()
+        return StepEvent(
+            step=step,
+            loss=loss,
+            accuracy=self._accuracy,
+            lr=lr,
+            grad_norm=g_norm[0::2].tolist(),
+            bias_grad_norm=g_norm[1::2].tolist(),
+            weight_norm=self._w_norm.tolist(),
+            update_ratio=update_ratio if update_ratio is not None else [None] * n,
+            dead=list(self._dead),
+            saturated=list(self._saturated),
+            global_grad_norm=global_norm,
+            clip_threshold=self.clip_threshold if self.clip_mode != "none" else None,
+            clipped=clipped,
+            clip_steps=self.clip_steps,
+            clipped_values=clipped_values,
+            finite=finite,
+        )
+
+    def probe(self) -> None:
+        """Full-data forward pass: accuracy, dead ReLU units and saturation per layer.
+
+        ``dead[i]`` / ``saturated[i]`` are ``None`` for layers they do not apply to (the
+        output layer, and hidden layers of another activation).
+        """
+        with np.errstate(all="ignore"):
+            logits = self.net.forward(self.X)
+            self._accuracy = float(np.mean(predict(self.loss_name, logits) == self.y))
+            last = self._n_layers - 1
+            for i, layer in enumerate(self.net.layers):
+                name = layer.activation.name
+                if i < last and name in _RELU_FAMILY:
+                    self._dead[i] = int(dead_units(layer.Z))
+                if i < last and name in _SATURATING:
+                    self._saturated[i] = float(saturated_fraction(layer.A, name))
