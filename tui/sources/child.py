@@ -59,7 +59,6 @@ class TrainerLoop:
         self.paused = False
         self.single_steps = 0  # "step" commands not yet carried out
         self.stopped = False
-        self.clip_mode = scenario.train.clip
         self.ack = 0  # seq of the last command handled
         self.sent_ack = 0
         self.pending: list[str] = []  # encoded events not yet sent
@@ -136,10 +135,9 @@ class TrainerLoop:
         elif name == "lr":
             trainer.set_lr(float(value))
         elif name == "clip":
-            self.clip_mode = str(value)
-            trainer.set_clip(self.clip_mode)
+            trainer.set_clip(str(value))
         elif name == "clip_threshold":
-            trainer.set_clip(self.clip_mode, float(value))
+            trainer.set_clip(trainer.clip_mode, float(value))
         elif name == "stop":
             self.stopped = True
         self.ack = seq
