@@ -1,0 +1,105 @@
+"""``python -m bench [--quick] [--json FILE] [--only GROUP,...]``: the performance table.
+
+Runs every benchmark group in one process run (the UI groups start their own children),
+prints the table of figures, targets and whether each is met, and writes it as JSON on
+request. Exit status 0 whether or not targets are met: the table is the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+
+from bench.config import BenchConfig
+from bench.machine import OPENBLAS_ENV, describe, machine_info
+from bench.report import Row, format_table, write_json
+
+# Group name -> module; each module has ``run(cfg) -> list[Row]`` and degrades to rows
+# with a status when what it measures is not available.
+GROUPS: dict[str, str] = {
+    "core": "bench.core_speed",
+    "diagnostics": "bench.diagnostics_cost",
+}
+
+
+def _reexec_without_openblas_env(argv: list[str]) -> None:
+    """Re-run this command with OPENBLAS_CORETYPE/L2_SIZE unset, if set.
+
+    They are set on some machines for old OpenBLAS builds and slow a current NumPy; only
+    the benchmark process and its children lose them, never the tests or CI.
+    """
+    present = {k: os.environ[k] for k in OPENBLAS_ENV if k in os.environ}
+    if not present or os.environ.get("BP_BENCH_UNSET_OPENBLAS"):
+        return
+    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_ENV}
+    env["BP_BENCH_UNSET_OPENBLAS"] = ", ".join(f"{k}={v}" for k, v in present.items())
+    os.execve(sys.executable, [sys.executable, "-m", "bench", *argv], env)
+
+
+def run_groups(cfg: BenchConfig, names: list[str], log: Callable[[str], None] = print) -> list[Row]:
+    """Run the named groups in order; a group that crashes becomes one error row."""
+    rows: list[Row] = []
+    for name in names:
+        t0 = time.perf_counter()
+        log(f"[bench] {name} ...")
+        try:
+            module = importlib.import_module(GROUPS[name])
+            got = module.run(cfg)
+        except Exception as exc:  # a broken group must not hide the other figures
+            traceback.print_exc(file=sys.stderr)
+            got = [
+                Row(
+                    f"{name}/error",
+                    f"{name} benchmarks",
+                    "",
+                    "<=",
+                    0.0,
+                    status=f"error: {type(exc).__name__}: {exc}",
+                )
+            ]
+        rows.extend(got)
+        log(f"[bench] {name} done in {time.perf_counter() - t0:.1f} s")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short run (fewer, shorter rounds)")
+    parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON to FILE")
+    parser.add_argument(
+        "--only", metavar="GROUP[,GROUP]", help=f"run only these groups: {', '.join(GROUPS)}"
+    )
+    args = parser.parse_args(argv)
+    names = list(GROUPS)
+    if args.only:
+        names = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = [n for n in names if n not in GROUPS]
+        if unknown:
+            parser.exit(
+                2, f"bench: error: --only: {unknown[0]!r} is not one of {', '.join(GROUPS)}\n"
+            )
+    _reexec_without_openblas_env(argv)
+
+    cfg = BenchConfig.quick() if args.quick else BenchConfig.full()
+    info = machine_info()
+    print(describe(info), flush=True)
+    t0 = time.time()
+    rows = run_groups(cfg, names, log=lambda s: print(s, file=sys.stderr, flush=True))
+    print()
+    print(format_table(rows))
+    print("\nRatios: each side measured in alternating blocks within this run, medians shown.")
+    if args.json:
+        meta = {"quick": args.quick, "started": t0, "seconds": round(time.time() - t0, 1)}
+        write_json(args.json, info, rows, meta)
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""The benchmarks still run: every group once, at a tiny size (no timing is asserted).
+
+``python -m bench`` is not part of the suite (it takes minutes and its numbers depend on
+the machine); this test runs each group with ``BenchConfig.smoke()`` and checks that it
+returns its figures with a target, and a value or a reason why there is none.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from bench.__main__ import GROUPS, main, run_groups
+from bench.config import BenchConfig
+from bench.report import Row, format_markdown, format_table
+
+CORE_GROUPS = ["core", "diagnostics"]
+
+
+def _check_rows(rows: list[Row]) -> None:
+    assert rows
+    for r in rows:
+        assert r.op in ("<=", ">=")
+        assert r.status == "ok" or r.value is None, r
+        if r.status == "ok":
+            assert r.value is not None and math.isfinite(r.value) and r.value > 0, r
+            assert r.met in (True, False)
+        else:
+            assert r.met is None and r.status, r
+
+
+@pytest.mark.parametrize("group", CORE_GROUPS)
+def test_core_group_runs_and_measures(group: str) -> None:
+    rows = run_groups(BenchConfig.smoke(), [group], log=lambda s: None)
+    _check_rows(rows)
+    # Core groups need nothing optional but torch (whose absence is a status, not an error).
+    assert not any(r.status.startswith("error") for r in rows), rows
+    names = [r.key for r in rows]
+    assert len(names) == len(set(names))
+
+
+def test_row_met_follows_target_direction() -> None:
+    at_least = Row("a", "a", "x", ">=", 3.0, value=2.0)
+    at_most = Row("b", "b", "x", "<=", 1.25, value=1.1)
+    missing = Row("c", "c", "x", "<=", 1.0, status="torch not installed")
+    assert (at_least.met, at_most.met, missing.met) == (False, True, None)
+    table = format_table([at_least, at_most, missing])
+    assert "NO" in table and "yes" in table and "torch not installed" in table
+    assert format_markdown([at_least]).count("\n") == 2  # header, rule, one row
+
+
+def test_unknown_group_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--only", "nonsense"])
+    assert exc.value.code == 2
+    assert "nonsense" in capsys.readouterr().err
+
+
+def test_json_output_has_every_row(tmp_path, monkeypatch) -> None:
+    """--json writes the same rows as the table (here a stubbed fast group)."""
+    fake = Row("fake", "fake figure", "x", "<=", 2.0, value=1.5, absolute="1 ms")
+    monkeypatch.setattr("bench.__main__.run_groups", lambda cfg, names, log=print: [fake])
+    out = tmp_path / "bench.json"
+    assert main(["--quick", "--only", next(iter(GROUPS)), "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["quick"] is True
+    assert doc["machine"]["cores"] >= 1 and "blas" in doc["machine"]
+    assert doc["rows"] == [fake.to_dict()]
