@@ -67,6 +67,8 @@ class BpTuiApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "bp-tui"
     COMMANDS = App.COMMANDS | {ScenarioCommands}
+    # The screen a run is shown on; replay and watch set a subclass with their own keys.
+    dashboard_class: ClassVar[type[DashboardScreen]] = DashboardScreen
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "quit"),
         Binding("question_mark", "help", "help", key_display="?"),
@@ -118,7 +120,7 @@ class BpTuiApp(App[int]):
                 self.pop_screen()
             self.pop_screen()
         self.push_screen(
-            DashboardScreen(scenario, self.source_factory, fps=self.fps, speed=self.speed)
+            self.dashboard_class(scenario, self.source_factory, fps=self.fps, speed=self.speed)
         )
 
     def reload_scenario(self, scenario: Scenario, *, fix: bool) -> Scenario:

@@ -58,6 +58,7 @@ def parser() -> argparse.ArgumentParser:
         help="target training speed (default: as fast as possible)",
     )
     p.add_argument("--fps", type=_positive(float, "--fps"), default=6.0, help="redraws per second")
+    p.add_argument("--record", metavar="FILE", help="also write the event stream to FILE")
     return p
 
 
@@ -96,6 +97,10 @@ def run_dashboard(argv: list[str]) -> int:
     try:
         args = parser().parse_args(argv)
         picker, initial = collect(args)
+        if args.record:
+            from tui.sources.record import check_writable
+
+            check_writable(args.record)
     except (ScenarioError, CliError, OSError) as exc:
         print(error_line(exc), file=sys.stderr)
         return EXIT_USAGE
@@ -104,8 +109,13 @@ def run_dashboard(argv: list[str]) -> int:
     from tui.signals import install_signal_handlers
     from tui.sources.live import LiveSource
 
+    factory = LiveSource
+    if args.record:  # each run shown (also after r or f) is recorded, replacing the last
+        from tui.sources.record import RecordingSource
+
+        factory = lambda s: RecordingSource(LiveSource(s), args.record)  # noqa: E731
     app = BpTuiApp(
-        LiveSource,
+        factory,
         picker,
         initial=initial,
         fps=args.fps,

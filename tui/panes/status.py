@@ -27,6 +27,7 @@ class StatusInfo:
     speed: float  # target steps/s, 0 = unlimited
     lr: float | None  # latest step event's lr
     clip: str  # none | norm | value
+    detail: str = ""  # the source's own line (a replay's position, a followed file's writer)
 
 
 def status_text(info: StatusInfo) -> Text:
@@ -43,6 +44,8 @@ def status_text(info: StatusInfo) -> Text:
         f"lr {fmt_num(info.lr)}",
         f"clip {info.clip}",
     ]
+    if info.detail:
+        parts.append(info.detail)
     text.append(" " + " │ ".join(parts))
     return text
 

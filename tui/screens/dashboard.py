@@ -177,6 +177,10 @@ class DashboardScreen(Screen[None]):
                 self.view.run = ev
             elif kind == "end":
                 self.end = ev
+            elif kind == "reset":  # a replay seeking back, a followed file started again
+                self.history.clear()
+                self.end = None
+                self._rate_samples.clear()
         if events:
             self.dirty = True
             last = self.history.last
@@ -217,6 +221,7 @@ class DashboardScreen(Screen[None]):
             speed=self.speed,
             lr=self.view.last("lr"),
             clip=self.clip_mode,
+            detail=str(getattr(self.source, "detail", "")),
         )
 
     def redraw(self, force: bool = False) -> None:
