@@ -35,7 +35,8 @@ def global_norm(grads: Sequence[np.ndarray]) -> float:
     """
     flat = getattr(grads, "flat", None)
     arrays = [flat] if flat is not None else grads
-    total = math.fsum(float(np.dot(a.reshape(-1), a.reshape(-1))) for a in arrays)
+    with np.errstate(over="ignore"):  # an overflow is handled just below
+        total = math.fsum(float(np.dot(a.reshape(-1), a.reshape(-1))) for a in arrays)
     if math.isinf(total) and all(np.isfinite(a).all() for a in arrays):
         # The squares overflowed: divide by the largest element first.
         big = max(float(np.abs(a).max()) for a in arrays if a.size)

@@ -1,0 +1,67 @@
+"""Dead and saturated units equal a brute-force count."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.diagnostics import dead_units, layer_norms, saturated_fraction
+from core.mlp import MLP
+
+
+def brute_dead(Z: np.ndarray) -> int:
+    dead = 0
+    for j in range(Z.shape[1]):
+        if all(Z[i, j] <= 0 for i in range(Z.shape[0])):
+            dead += 1
+    return dead
+
+
+def brute_saturated(A: np.ndarray, activation: str) -> float:
+    hits = 0
+    for a in A.ravel():
+        if activation == "tanh":
+            hits += abs(a) > 0.97
+        else:
+            hits += a < 0.03 or a > 0.97
+    return hits / A.size
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_dead_units_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((50, 30)) + rng.uniform(-3, 1, 30)  # some units mostly off
+    Z[:, [2, 7, 11]] = -np.abs(Z[:, [2, 7, 11]])  # constructed dead units...
+    Z[:, 7] = 0.0  # ...one exactly at the kink: z <= 0 counts as dead
+    Z[3, 11] = 1e-12  # not dead: one example still switches it on
+    expected = brute_dead(Z)
+    assert dead_units(Z) == expected
+    assert expected >= 2
+
+
+def test_dead_units_in_a_real_layer():
+    net = MLP([2, 8, 1], activation="relu", seed=0)
+    net.layers[0].b[[1, 5]] = -100.0  # these two can never switch on for this data
+    X = np.random.default_rng(0).uniform(-1, 1, (64, 2))
+    net.forward(X)
+    assert dead_units(net.layers[0].Z) == brute_dead(net.layers[0].Z) >= 2
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+def test_saturated_fraction_brute_force(activation):
+    rng = np.random.default_rng(1)
+    Z = rng.normal(0, 3, (40, 25))
+    A = np.tanh(Z) if activation == "tanh" else 1 / (1 + np.exp(-Z))
+    expected = brute_saturated(A, activation)
+    assert saturated_fraction(A, activation) == pytest.approx(expected, abs=0)
+    assert 0.1 < expected < 0.9  # the data has both kinds of entry
+
+
+def test_saturation_is_undefined_for_relu():
+    with pytest.raises(ValueError):
+        saturated_fraction(np.ones((2, 2)), "relu")
+
+
+def test_layer_norms():
+    arrays = [np.array([[3.0, 4.0]]), np.array([1.0, 2.0, 2.0]), np.zeros(3)]
+    assert layer_norms(arrays) == pytest.approx([5.0, 3.0, 0.0], rel=1e-15)
