@@ -175,11 +175,21 @@ def error_line(exc: BaseException) -> str:
     return encode({"type": "error", "message": message})
 
 
+def _silence_stdio() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def child_main(conn: Connection, scenario: Scenario, speed: float | None, parent_pid: int) -> None:
     """Entry point of the child process (the ``target`` of ``multiprocessing.Process``)."""
     # Ctrl+C in the terminal reaches the whole foreground process group; the UI decides
     # what it means and stops us through the pipe.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The terminal belongs to the UI: a stray warning printed here would garble its
+    # screen. Everything worth saying goes through the pipe (crashes as error events).
+    _silence_stdio()
     loop = TrainerLoop(conn, scenario, speed, parent_pid)
     try:
         loop.run()

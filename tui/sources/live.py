@@ -13,11 +13,14 @@ the incoming batches so the child can move on: neither side can wait on the othe
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import os
 import select
+import sys
 import time
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -66,7 +69,8 @@ class LiveSource:
             name="bp-tui-trainer",
             daemon=True,  # multiprocessing's atexit hook ends it if close() is skipped
         )
-        proc.start()
+        with _real_stderr():
+            proc.start()
         # Drop our copy of the child's end: when the child dies, we read EOF.
         child_conn.close()
         self._conn, self._proc, self.pid = parent_conn, proc, proc.pid
@@ -199,6 +203,31 @@ class LiveSource:
                 return False
             _writable(self._conn, 0.05)
         return False
+
+
+@contextlib.contextmanager
+def _real_stderr() -> Iterator[None]:
+    """Put the process's real stderr back in ``sys.stderr`` for a moment.
+
+    A running Textual app replaces ``sys.stderr`` with a capture object whose
+    ``fileno()`` is -1, and the first spawn-context start hands
+    ``sys.stderr.fileno()`` to multiprocessing's resource tracker, which then fails
+    with "bad value(s) in fds_to_keep".
+    """
+    saved = sys.stderr
+    try:
+        if _fileno(saved) < 0 and _fileno(sys.__stderr__) >= 0:
+            sys.stderr = sys.__stderr__
+        yield
+    finally:
+        sys.stderr = saved
+
+
+def _fileno(stream: object) -> int:
+    try:
+        return int(stream.fileno())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return -1
 
 
 def _writable(conn: Connection, timeout: float) -> bool:
