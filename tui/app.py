@@ -71,6 +71,8 @@ class BpTuiApp(App[int]):
     dashboard_class: ClassVar[type[DashboardScreen]] = DashboardScreen
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "quit"),
+        # Textual 8 binds ctrl+c to "help_quit" (a notification only); users expect it to quit.
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
         Binding("question_mark", "help", "help", key_display="?"),
     ]
 
