@@ -12,10 +12,13 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from core.config import Scenario
 from tui.errors import EXIT_USAGE, PROG, CliError, error_line
+
+if TYPE_CHECKING:
+    from tui.app import BpTuiApp
 
 
 class _Parser(argparse.ArgumentParser):
@@ -106,7 +109,6 @@ def run_dashboard(argv: list[str]) -> int:
         return EXIT_USAGE
 
     from tui.app import BpTuiApp
-    from tui.signals import install_signal_handlers
     from tui.sources.live import LiveSource
 
     factory = LiveSource
@@ -123,6 +125,13 @@ def run_dashboard(argv: list[str]) -> int:
         seed=args.seed,
         steps=args.steps,
     )
+    return run_app(app)
+
+
+def run_app(app: BpTuiApp) -> int:
+    """Run ``app`` until it exits, ending its source on every path (signals included)."""
+    from tui.signals import install_signal_handlers
+
     restore = install_signal_handlers(app, cleanup=[app.close_sources])
     try:
         result = app.run()

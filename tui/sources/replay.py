@@ -83,14 +83,11 @@ class ReplaySource:
 
     @property
     def detail(self) -> str:
-        """One line for the status bar: where the replay is and how fast it plays."""
-        step = self._step_numbers[self._position - 1] if self._position else 0
-        speed = "max speed" if self.speed <= 0 else f"{self.speed:g} steps/s"
-        text = f"replay step {step} ({self._position}/{self.total}) · {speed}"
+        """One line for the status bar: how far into the recording, and its fault if any
+        (step, speed and state are on the status line already)."""
+        text = f"replay {self._position}/{self.total} recorded steps"
         fault = self.fault
-        if fault is not None:
-            text += f" · {fault}"
-        return text
+        return text if fault is None else f"{text} · {fault}"
 
     # -- EventSource -----------------------------------------------------------------
     def start(self) -> None:

@@ -1,0 +1,150 @@
+"""``bp-tui replay FILE`` and ``bp-tui watch FILE``: the dashboard on an event stream.
+
+``replay`` reads the whole recording first: if not one step can be shown (a missing,
+empty or unreadable file, a stream of a newer version, a fault before the first step)
+it is one line ``bp-tui: error: FILE: line N: ...`` and exit status 2; otherwise the
+dashboard opens and shows every valid step, with the fault in the status line when the
+replay reaches it. ``watch`` follows a file that another program is still writing; it
+waits for a file that does not exist yet (the writer may still be starting up).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.config import Scenario
+from core.stream import StreamContents, StreamError, StreamParser, read_stream
+from tui.dashboard_cli import _Parser, _positive
+from tui.errors import EXIT_USAGE, CliError, error_line
+
+KEYS = (
+    "Keys: space pause, n one step (paused), ← → one recorded step, PageUp/PageDown 10 %, "
+    "Home/End, + - speed."
+)
+
+
+def recorded_scenario(path: str, run: dict[str, Any] | None, last_step: int, how: str) -> Scenario:
+    """The ``Scenario`` the dashboard shows for a stream: its own configuration when a
+    bp-tui run wrote it (the run event's ``config``), else a plain one named after the
+    file. ``how`` begins the lesson text ("Replay of", "Watching")."""
+    run = run or {}
+    name = Path(path).name
+    title = str(run.get("title") or name)
+    base: Scenario | None = None
+    config = run.get("config")
+    if isinstance(config, dict):
+        try:
+            base = Scenario.from_dict(config)
+        except (TypeError, ValueError, AttributeError):
+            base = None  # a foreign writer's config: shown by title only
+    lesson = f"{how} `{path}`.\n\n" + (base.lesson or base.summary if base else "")
+    if base is not None:
+        return base.with_(name=name, title=title, steps=max(base.steps, last_step), lesson=lesson)
+    return Scenario(
+        name=name, title=title, steps=last_step, lesson=lesson, fix=bool(run.get("fix"))
+    )
+
+
+def _parse(command: str, argv: list[str], *, speed: bool) -> Any:
+    p = _Parser(prog=f"bp-tui {command}", description=__doc__.split("\n\n")[0])
+    p.add_argument("file", metavar="FILE", help="event stream (JSON Lines)")
+    if speed:
+        p.add_argument(
+            "--speed",
+            type=_non_negative,
+            default=None,
+            metavar="STEPS_PER_S",
+            help="training steps per second (default 100; 0: as fast as possible)",
+        )
+    p.add_argument("--fps", type=_positive(float, "--fps"), default=6.0, help="redraws per second")
+    return p.parse_args(argv)
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise CliError(None, "--speed", f"found {text!r}, expected a number") from None
+    if not value >= 0:
+        raise CliError(None, "--speed", f"found {text}, expected a number >= 0 (0: no limit)")
+    return value
+
+
+def replay_app(path: str, contents: StreamContents, *, speed: float | None, fps: float = 6.0):
+    """The app that replays ``contents`` (read from ``path``); tests drive it with Pilot."""
+    from tui.app import BpTuiApp
+    from tui.screens.recorded import ReplayScreen
+    from tui.sources.replay import DEFAULT_SPEED, ReplaySource
+
+    class ReplayApp(BpTuiApp):
+        dashboard_class = ReplayScreen
+
+    last = contents.events[-1]["step"] if contents.events else 0
+    scenario = recorded_scenario(path, contents.run, last, "Replay of")
+    scenario = scenario.with_(summary=KEYS)
+    rate = DEFAULT_SPEED if speed is None else speed
+    return ReplayApp(
+        lambda _s: ReplaySource(path, speed=rate, contents=contents),
+        [scenario],
+        initial=scenario,
+        fps=fps,
+        speed=rate,
+    )
+
+
+def watch_app(path: str, *, fps: float = 6.0):
+    """The app that follows the file at ``path``."""
+    from tui.app import BpTuiApp
+    from tui.screens.recorded import RecordedScreen
+    from tui.sources.follow import FollowSource
+
+    class WatchApp(BpTuiApp):
+        dashboard_class = RecordedScreen
+
+    scenario = recorded_scenario(path, _head(path).run, 0, "Watching")
+    return WatchApp(lambda _s: FollowSource(path), [scenario], initial=scenario, fps=fps)
+
+
+def _head(path: str) -> StreamParser:
+    """The first MiB of ``path`` parsed (nothing when the file is not there yet)."""
+    parser = StreamParser(path)
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            parser.feed(f.read(1 << 20))
+    return parser
+
+
+def run_replay(argv: list[str]) -> int:
+    """``bp-tui replay FILE [--speed STEPS_PER_S] [--fps N]``; the exit status."""
+    try:
+        args = _parse("replay", argv, speed=True)
+        contents = read_stream(args.file)
+        if contents.error is not None and not contents.events:
+            raise contents.error  # nothing to show: missing, empty, newer version...
+    except (CliError, StreamError) as exc:
+        print(error_line(exc), file=sys.stderr)
+        return EXIT_USAGE
+    from tui.dashboard_cli import run_app
+
+    return run_app(replay_app(args.file, contents, speed=args.speed, fps=args.fps))
+
+
+def run_watch(argv: list[str]) -> int:
+    """``bp-tui watch FILE [--fps N]``; the exit status."""
+    try:
+        args = _parse("watch", argv, speed=False)
+        folder = os.path.dirname(os.path.abspath(args.file))
+        if os.path.isdir(args.file) or not os.path.isdir(folder):
+            raise CliError(args.file, "FILE", "not a file in an existing folder")
+        head = _head(args.file)
+        if head.error is not None and head.last_step is None:
+            raise head.error  # e.g. a newer version: nothing could ever be shown
+    except (CliError, StreamError, OSError) as exc:
+        print(error_line(exc), file=sys.stderr)
+        return EXIT_USAGE
+    from tui.dashboard_cli import run_app
+
+    return run_app(watch_app(args.file, fps=args.fps))
