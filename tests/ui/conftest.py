@@ -78,3 +78,12 @@ def make_app() -> Callable[..., tuple[BpTuiApp, Sources]]:
         return app, sources
 
     return make
+
+
+async def pump(pilot: Any, times: int = 1) -> Any:
+    """Poll the source and redraw ``times`` times, without waiting on the app's timers."""
+    dash = pilot.app.dashboard
+    for _ in range(times):
+        dash.refresh_now()
+        await pilot.pause()
+    return dash

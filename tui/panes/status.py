@@ -35,12 +35,13 @@ def status_text(info: StatusInfo) -> Text:
     text = Text(f" {info.state} ", style=f"reverse {style}")
     step = "–" if info.step is None else str(info.step)
     rate = "–" if info.rate is None else f"{info.rate:.0f}"
-    limit = "max" if info.speed <= 0 else f"≤{fmt_num(info.speed)}"
+    # Compact on purpose: the whole line must fit 80 columns.
+    limit = "" if info.speed <= 0 else f" ≤{fmt_num(info.speed)}"
     parts = [
         info.scenario,
         f"fix {'on' if info.fix else 'off'}",
         f"step {step}/{info.total}",
-        f"{rate} steps/s ({limit})",
+        f"{rate}/s{limit}",
         f"lr {fmt_num(info.lr)}",
         f"clip {info.clip}",
     ]

@@ -1,0 +1,97 @@
+"""Plots under the inputs plotext cannot take: divergence, inf/NaN, log of zero, no data."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tests.ui.conftest import pump
+from tests.ui.fake_source import fake_step
+from tui.panes.clipping import ClippingPane
+from tui.panes.dead_units import DeadUnitsPane
+from tui.panes.grad_flow import GradFlowPane
+from tui.panes.grad_norms import GradNormsPane
+from tui.panes.loss import LossPane
+from tui.panes.plotting import GuardedPlot
+from tui.panes.status import StatusLine
+from tui.screenshot import screen_text
+
+
+def plots(app) -> list[GuardedPlot]:
+    return list(app.screen.query(GuardedPlot))
+
+
+async def test_diverging_run_shows_diverged_and_plots_stop_at_the_last_finite_step(make_app):
+    app, _ = make_app(diverge_at=45)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pump(pilot, 6)
+        text = screen_text(app)
+        assert "DIVERGED at step 45" in text
+        assert app.screen.query_one(StatusLine).plain.lstrip().startswith("DIVERGED at step 45")
+        loss_x, loss_y = app.screen.query_one(LossPane).drawn.lines["loss"]
+        assert loss_x.max() == 44 and np.isfinite(loss_y).all()
+        for i in range(4):
+            x, _ = app.screen.query_one(GradNormsPane).drawn.lines[f"L{i + 1}"]
+            assert x.max() == 44
+        assert all(p.render_error is None for p in plots(app))
+        # the gradient-flow bars show the diverged step's inf, full length, not a crash
+        assert [v for _, v, _ in app.screen.query_one(GradFlowPane).bars] == [math.inf] * 4
+
+
+async def test_log_scale_with_zeros_and_nan_keeps_only_drawable_points(make_app):
+    def step(s: int) -> dict:
+        ev = fake_step(s, 4, 0.1, "norm", 1.0)
+        ev["loss"] = 0.0 if s % 2 else math.nan  # log of 0 and NaN on every step
+        ev["grad_norm"] = [0.0, math.inf, -1.0, 1e-300]
+        ev["global_grad_norm"] = 0.0 if s < 5 else 2.0
+        return ev
+
+    app, _ = make_app(step_fn=step)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pump(pilot, 2)
+        await pilot.press("l")
+        await pump(pilot)
+        loss = app.screen.query_one(LossPane)
+        assert loss.drawn.log_y and "loss" not in loss.drawn.lines  # all zeros/NaN dropped
+        grads = app.screen.query_one(GradNormsPane).drawn.lines
+        assert set(grads) == {"L4"} and (grads["L4"][1] == 1e-300).all()
+        _, g = app.screen.query_one(ClippingPane).drawn.lines["‖g‖"]
+        assert (g == 2.0).all()
+        await pilot.pause()
+        assert all(p.render_error is None for p in plots(app))
+        assert "loss (log)" in screen_text(app)
+
+
+async def test_no_data_yet(make_app):
+    app, _ = make_app(batch=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pump(pilot, 2)
+        await pilot.press("l")
+        await pump(pilot)
+        assert all(p.drawn.empty for p in plots(app))
+        text = screen_text(app)
+        assert text.count("no data yet") >= 5  # four plots and the gradient-flow bars
+        assert all(p.render_error is None for p in plots(app))
+
+
+async def test_dead_relu_units_are_plotted_per_layer(make_app):
+    app, _ = make_app(initial="dying-relu", names=("dying-relu",))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.start_scenario(app.reload_scenario(app.scenarios[0], fix=True))  # relu layers
+        await pilot.pause()
+        dash = await pump(pilot, 2)
+        pane = app.screen.query_one(DeadUnitsPane)
+        assert set(pane.drawn.lines) == {"L1", "L2", "L3"}  # the linear output has none
+        _, y = pane.drawn.lines["L2"]
+        assert set(y) <= {3.0, 4.0}  # the fake's dead counts for layer 2: 3 + step % 2
+        assert dash.view.last("dead", 1) in (3, 4)
+
+
+async def test_a_crashed_source_shows_an_error_and_the_ui_stays_up(make_app):
+    app, _ = make_app(crash_at=25)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pump(pilot, 5)
+        assert "error: child crashed: boom" in screen_text(app)
+        await pilot.press("l", "question_mark", "escape")
+        assert app.is_running
