@@ -78,7 +78,9 @@ class ReLU(Activation):
 
     def backward(self, dA: np.ndarray, z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
         # A unit with z <= 0 passes no gradient back: this is how ReLU units die.
-        return np.multiply(dA, z > 0.0, out=out)
+        # sign(a) is that 0/1 mask as floats (a = max(z, 0) >= 0); multiplying by the
+        # boolean mask z > 0 would be the same but twice as slow (a casting loop).
+        return np.multiply(dA, np.sign(a), out=out)
 
 
 class LeakyReLU(Activation):

@@ -50,6 +50,7 @@ class Optimizer:
         self.lr = float(lr)
         self.t = 0  # steps taken
         self._scratch: list[np.ndarray] = []
+        self._shapes: list[tuple[int, ...]] = []
 
     def _buffers(self, params: list[np.ndarray]) -> list[np.ndarray]:
         """Zeroed arrays shaped like ``params`` (made once, on the first step)."""
@@ -58,9 +59,9 @@ class Optimizer:
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
         """Update ``params`` in place from ``grads``."""
         ps, gs = _as_flat(params, grads)
-        if len(self._scratch) != len(ps) or any(
-            s.shape != p.shape for s, p in zip(self._scratch, ps, strict=True)
-        ):
+        shapes = [p.shape for p in ps]
+        if shapes != self._shapes:  # first step, or other parameters: start afresh
+            self._shapes = shapes
             self._scratch = self._buffers(ps)
             self._reset_state(ps)
         self.t += 1
