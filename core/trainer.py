@@ -31,7 +31,6 @@ from core.losses import get_loss, n_outputs, predict, targets_for
 from core.mlp import MLP
 from core.optim import make_optimizer
 
-_RELU_FAMILY = ("relu", "leaky_relu")
 _SATURATING = ("sigmoid", "tanh")
 # Seeds of the independent random streams drawn from ``scenario.seed``: the network
 # and the data take the seed itself (as their own modules document), the minibatch
@@ -85,15 +84,20 @@ class Trainer:
         self._Xb = np.empty((self._batch, self.X.shape[1]))
         self._Yb = np.empty((self._batch, self.Y.shape[1]))
 
-        # Flat vectors and the segment starts of [W0, b0, W1, b1, ...] in them.
+        # Flat vectors and the segment starts of [W0, b0, W1, b1, ...] in them. The
+        # per-layer statistics square three flat vectors into the rows of one scratch
+        # array (gradient, update, weights) and sum every segment in ONE reduceat.
         self._params = self.net.params()
         self._grads = self.net.grads()
         sizes_flat = [a.size for a in self._params]
         self._seg = np.cumsum([0, *sizes_flat[:-1]])
-        self._sq = np.empty_like(self._params.flat)  # scratch for squared entries
-        self._prev = np.empty_like(self._params.flat)  # W before the update (not sgd)
+        n_flat = self._params.flat.size
+        self._sq = np.empty((3, n_flat))
+        # Weights before the update, for optimisers whose step is not just lr * g.
+        self._prev = np.empty(n_flat) if self.opt.name != "sgd" else None
         self._n_layers = len(self.net.layers)
-        self._w_norm = self._segment_norms(self._params.flat)[0::2]  # ||W_i||, kept current
+        self._w_norm = self._segment_norms(self._params.flat)[0::2].tolist()  # ||W_i||
+        self._ones = np.ones(len(self.y))  # column sums of the probe's activations
 
         # Latest full-data probe, repeated between probes.
         self._accuracy: float | None = None
@@ -175,10 +179,10 @@ class Trainer:
     def _segment_norms(self, flat: np.ndarray) -> np.ndarray:
         """Norms of every array of ``[W0, b0, W1, b1, ...]`` held in ``flat``: (2L,).
 
-        One squared copy and one ``add.reduceat``; if the squares overflow although the
-        entries are finite, the entries are divided by the largest one first.
+        Robust to overflow: if the squares overflow although the entries are finite,
+        the entries are divided by the largest one first.
         """
-        sq = self._sq
+        sq = self._sq[0]
         np.multiply(flat, flat, out=sq)
         norms = np.sqrt(np.add.reduceat(sq, self._seg))
         if not np.isfinite(norms).all():
@@ -203,17 +207,17 @@ class Trainer:
         Xb, Yb = self._next_batch()
         loss, dlogits = self._loss_fn(self.net.forward(Xb), Yb)
         self.net.backward(dlogits)
-        gflat, pflat = self._grads.flat, self._params.flat
+        g, p, sq = self._grads.flat, self._params.flat, self._sq
 
-        if diag:
-            g_norm = self._segment_norms(gflat)
-            global_norm = math.hypot(*g_norm.tolist())
-        else:
-            g_norm = None
-            global_norm = math.sqrt(float(np.dot(gflat, gflat)))
-            if not math.isfinite(global_norm):  # overflow of finite squares, or NaN/inf
-                global_norm = global_grad_norm(self._grads)
+        global_norm = math.sqrt(float(np.dot(g, g)))
+        g_norms: list[float] | None = None  # per array, when the squares overflow
+        if not math.isfinite(global_norm):  # NaN/inf in g, or finite squares overflowing
+            global_norm = global_grad_norm(self._grads)
+            if diag and math.isfinite(global_norm):
+                g_norms = self._segment_norms(g).tolist()
         finite = math.isfinite(loss) and math.isfinite(global_norm)
+        if diag:
+            np.multiply(g, g, out=sq[0])  # before clipping changes g
 
         n = self._n_layers
         clipped, clipped_values, scale = False, [0] * n, 1.0
@@ -228,33 +232,45 @@ class Trainer:
             clipped = any(clipped_values)
         self.clip_steps += clipped
 
-        update_ratio: list[float] | None = None
-        if finite:
-            # sgd's update is exactly -lr * g: its norm needs no copy of the weights.
-            exact_from_copy = diag and self.opt.name != "sgd"
-            if exact_from_copy:
-                np.copyto(self._prev, pflat)
-            self.opt.step(self._params, self._grads)
-            if g_norm is not None:
-                if exact_from_copy:
-                    np.subtract(pflat, self._prev, out=self._prev)
-                    dw_norm = self._segment_norms(self._prev)[0::2]
-                elif self.clip_mode == "value" and clipped:
-                    dw_norm = lr * self._segment_norms(gflat)[0::2]
-                else:
-                    dw_norm = (lr * scale) * g_norm[0::2]
-                w_before = self._w_norm
-                self._w_norm = self._segment_norms(pflat)[0::2]
-                update_ratio = (dw_norm / w_before).tolist()
-        else:
+        if not finite:
             self.finished, self.end_reason = True, "diverged"
+        elif diag and self._prev is not None:
+            np.copyto(self._prev, p)
+            self.opt.step(self._params, self._grads)
+            np.subtract(p, self._prev, out=sq[1])  # the update, exactly
+            np.multiply(sq[1], sq[1], out=sq[1])
+        else:
+            self.opt.step(self._params, self._grads)
+            # sgd's update is lr * g (after clipping): from g's squares, or, when value
+            # clipping changed g elementwise, from the clipped g's squares.
+            if diag and clipped and self.clip_mode == "value":
+                np.multiply(g, g, out=sq[1])
         if not self.finished and step >= self.scenario.steps:
             self.finished, self.end_reason = True, "completed"
-
-        if g_norm is None:  # diagnostics off
+        if not diag:
             return StepEvent(
                 step=step, loss=loss, lr=lr, global_grad_norm=global_norm, finite=finite
             )
+
+        update_ratio: list[float | None] = [None] * n
+        if finite:
+            np.multiply(p, p, out=sq[2])
+            if self._prev is None and not (clipped and self.clip_mode == "value"):
+                g_sq, w_sq = np.add.reduceat(sq[::2], self._seg, axis=1).tolist()
+                u_sq = [(scale * scale) * x for x in g_sq]
+            else:
+                g_sq, u_sq, w_sq = np.add.reduceat(sq, self._seg, axis=1).tolist()
+            lr2 = lr * lr if self._prev is None else 1.0
+            w_before = self._w_norm
+            self._w_norm = [math.sqrt(x) for x in w_sq[0::2]]
+            update_ratio = [
+                _ratio(math.sqrt(lr2 * u), w) for u, w in zip(u_sq[0::2], w_before, strict=True)
+            ]
+        else:
+            g_sq = np.add.reduceat(sq[0], self._seg).tolist()
+        if g_norms is None:
+            g_norms = [math.sqrt(x) for x in g_sq]
+
         if step == 1 or self.finished or step % self.scenario.train.probe_every == 0:
             self.probe()
         return StepEvent(
@@ -262,10 +278,10 @@ class Trainer:
             loss=loss,
             accuracy=self._accuracy,
             lr=lr,
-            grad_norm=g_norm[0::2].tolist(),
-            bias_grad_norm=g_norm[1::2].tolist(),
-            weight_norm=self._w_norm.tolist(),
-            update_ratio=update_ratio if update_ratio is not None else [None] * n,
+            grad_norm=g_norms[0::2],
+            bias_grad_norm=g_norms[1::2],
+            weight_norm=list(self._w_norm),
+            update_ratio=update_ratio,
             dead=list(self._dead),
             saturated=list(self._saturated),
             global_grad_norm=global_norm,
@@ -288,7 +304,18 @@ class Trainer:
             last = self._n_layers - 1
             for i, layer in enumerate(self.net.layers):
                 name = layer.activation.name
-                if i < last and name in _RELU_FAMILY:
+                if i < last and name == "relu":
+                    # A = max(Z, 0) >= 0, so a unit is dead exactly when its column of A
+                    # sums to 0 (NaN sums are not 0, as in dead_units): one BLAS call.
+                    self._dead[i] = int(np.count_nonzero(self._ones @ layer.A == 0.0))
+                elif i < last and name == "leaky_relu":
                     self._dead[i] = int(dead_units(layer.Z))
                 if i < last and name in _SATURATING:
                     self._saturated[i] = float(saturated_fraction(layer.A, name))
+
+
+def _ratio(update: float, weight: float) -> float:
+    """``update / weight`` without ZeroDivisionError (inf, or NaN for 0 / 0)."""
+    if weight > 0:
+        return update / weight
+    return math.inf if update > 0 else math.nan
