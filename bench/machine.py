@@ -1,19 +1,20 @@
 """What the numbers were measured on: CPU, cores, Python, NumPy, BLAS kernel and threads.
 
 The BLAS kernel matters: OpenBLAS picks its kernel at run time from the CPU (or from
-``OPENBLAS_CORETYPE``), and a wrong one can halve matrix-product speed. We report it via
-threadpoolctl when installed, else by asking the loaded OpenBLAS library through ctypes.
+``OPENBLAS_CORETYPE``), and a wrong one can halve matrix-product speed. ``core.blas``
+reads it via threadpoolctl when installed, else from the loaded OpenBLAS via ctypes.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import platform
 import sys
 from typing import Any
 
 import numpy as np
+
+from core import blas
 
 # Set on some machines because older OpenBLAS builds crash on their CPUs; they slow a
 # current NumPy, so ``python -m bench`` re-executes itself without them (see __main__).
@@ -31,55 +32,14 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def _openblas_via_ctypes() -> dict[str, Any] | None:
-    """Ask the OpenBLAS that NumPy loaded for its kernel name and thread count."""
-    try:
-        with open("/proc/self/maps", encoding="utf-8") as f:
-            paths = {line.split()[-1] for line in f if "openblas" in line.lower()}
-    except OSError:
-        return None
-    for path in sorted(paths):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix, suffix in (("scipy_openblas_", "64_"), ("openblas_", "64_"), ("openblas_", "")):
-            core = getattr(lib, f"{prefix}get_corename{suffix}", None)
-            threads = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
-            if core is None or threads is None:
-                continue
-            core.restype = ctypes.c_char_p
-            threads.restype = ctypes.c_int
-            return {
-                "api": "openblas",
-                "kernel": core().decode(),
-                "threads": int(threads()),
-                "library": os.path.basename(path),
-            }
-    return None
-
-
 def blas_info() -> dict[str, Any]:
-    """BLAS library, kernel (``internal_api``/``architecture``) and thread count."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        pass
-    else:
-        for pool in threadpool_info():
-            if pool.get("user_api") == "blas":
-                return {
-                    "api": pool.get("internal_api", "?"),
-                    "kernel": pool.get("architecture", "?"),
-                    "threads": int(pool.get("num_threads", 1)),
-                    "library": os.path.basename(pool.get("filepath", "")),
-                }
-    return _openblas_via_ctypes() or {"api": "unknown", "kernel": "?", "threads": 1}
+    """BLAS library, kernel and thread count (see ``core.blas``)."""
+    return blas.info()
 
 
 def blas_threads() -> int:
-    """Threads NumPy's BLAS uses: the torch yardstick is given the same number."""
-    return int(blas_info().get("threads", 1))
+    """Threads NumPy's BLAS uses now: the torch yardstick is given the same number."""
+    return blas.threads() or 1
 
 
 def machine_info() -> dict[str, Any]:

@@ -69,9 +69,13 @@ class TrainerLoop:
     # -- main loop --------------------------------------------------------------
     def run(self) -> None:
         # Imported here so that a failing import is reported like any other crash.
+        from core import blas
         from core.trainer import Trainer
 
         self.trainer = Trainer(self.scenario)
+        # A tiny network's products gain nothing from BLAS threads, and they stall
+        # whenever the UI holds the other core: one thread (see core/blas.py).
+        blas.limit_for_network(self.trainer.net.sizes)
         self.pending.append(encode(self.trainer.run_event()))
         self.flush()
         while True:

@@ -1,0 +1,43 @@
+"""core.blas: reading and setting NumPy's BLAS threads (trainer processes use one)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core import blas
+
+
+@pytest.fixture
+def restore_threads():
+    before = blas.threads()
+    yield before
+    if before is not None:
+        blas.set_threads(before)
+
+
+def test_set_threads_is_read_back_and_products_stay_exact(restore_threads) -> None:
+    if restore_threads is None:
+        pytest.fail("NumPy's BLAS is not an OpenBLAS this module can see")
+    rng = np.random.default_rng(0)
+    A, B = rng.standard_normal((300, 200)), rng.standard_normal((200, 100))
+    assert blas.set_threads(1)
+    assert blas.threads() == 1
+    one = A @ B
+    assert blas.set_threads(2)
+    assert blas.threads() == 2
+    # same product whatever the thread count, against an independent einsum
+    np.testing.assert_allclose(one, np.einsum("ik,kj->ij", A, B), rtol=1e-12, atol=1e-12)
+
+
+def test_small_network_gets_one_thread_big_one_keeps_its_own(restore_threads) -> None:
+    blas.set_threads(2)
+    assert not blas.limit_for_network([784, 1024, 1024, 10])  # 1.8M weights
+    assert blas.threads() == 2
+    assert blas.limit_for_network([2, 64, 64, 64, 64, 64, 1])  # every built-in is this small
+    assert blas.threads() == 1
+
+
+def test_info_names_the_kernel() -> None:
+    info = blas.info()
+    assert info["api"] == "openblas" and info["kernel"] not in ("", "?")
