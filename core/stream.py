@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -211,7 +212,9 @@ class StreamParser:
             self._fail(number, "not UTF-8 text, allowed one JSON object per line")
             return None
         except EventDecodeError as exc:
-            self._fail(number, f"{exc}; allowed one JSON object per line")
+            # json's "line 1 column 5 (char 4)" would clash with the file's line number
+            found = re.sub(r": line 1 column (\d+) \(char \d+\)", r" at column \1", str(exc))
+            self._fail(number, f"{found}; allowed one JSON object per line")
             return None
         kind = event["type"]
         problem: str | None = None
