@@ -256,3 +256,34 @@ def test_follow_pause_holds_reading(tmp_path: Path) -> None:
     shown = Shown()
     shown.apply(src.poll())
     assert shown.numbers == [1, 2, 3] and src.status == "running"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "{path}: cannot read: no such file or directory"),
+        ("", "{path}: empty file, allowed one JSON event per line"),
+        (
+            '{"type":"run","version":2}\n',
+            "{path}: line 1: version: found 2, allowed 1 or older "
+            "(the stream was written by a newer bp-tui: upgrade to read it)",
+        ),
+        ("\x00\x01garbage\n", "{path}: line 1: not valid JSON"),
+    ],
+    ids=["missing", "empty", "newer-version", "garbage"],
+)
+def test_replay_cli_reports_a_file_it_cannot_show_in_one_line(
+    tmp_path: Path, capsys, content: str | None, message: str
+) -> None:
+    from tui.cli import main
+
+    path = tmp_path / "run.jsonl"
+    if content is not None:
+        path.write_text(content)
+    assert main(["replay", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bp-tui: error: " + message.format(path=path))
+    assert err.count("\n") == 1 and "Traceback" not in err
+    if content:  # watch refuses the same file (a missing one it waits for)
+        assert main(["watch", str(path)]) == 2
+        assert capsys.readouterr().err.startswith("bp-tui: error: " + message.format(path=path))
