@@ -296,11 +296,12 @@ def _layer_dict(spec: LayerSpec) -> dict[str, Any]:
 
 
 def _plain_value(value: Any) -> Any:
-    """Tensors and arrays (anything with ``tolist()``, e.g. torch or NumPy) as lists/numbers."""
+    """Tensors and arrays (anything with ``tolist()``: torch, NumPy), also inside lists,
+    as plain lists and numbers."""
     if hasattr(value, "tolist"):
         return value.tolist()
-    if isinstance(value, tuple):
-        return list(value)
+    if isinstance(value, list | tuple):
+        return [_plain_value(v) for v in value]
     return value
 
 
@@ -406,6 +407,8 @@ class EventWriter:
         event: dict[str, Any] = {"type": "step", "step": step, "loss": _plain_value(loss)}
         for key, value in fields.items():
             value = _plain_value(value)
+            if key in LAYER_KEYS and not isinstance(value, list):
+                raise TypeError(f"{key} is per layer: a list, not {type(value).__name__}")
             if key in LAYER_KEYS and self.layers and len(value) != len(self.layers):
                 raise ValueError(
                     f"{key} has {len(value)} entries, the stream has {len(self.layers)} layers"

@@ -69,6 +69,26 @@ def test_names_only_and_non_finite_values(tmp_path: Path) -> None:
     assert step["finite"] is False
 
 
+class Scalar:
+    """Stands in for a 0-d torch tensor: a value behind ``tolist()``."""
+
+    def __init__(self, v: float) -> None:
+        self.v = v
+
+    def tolist(self) -> float:
+        return self.v
+
+
+def test_tensors_inside_lists_are_written_as_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    with EventWriter(path, layers=["a", "b"]) as w:
+        w.step(step=1, loss=Scalar(0.5), grad_norm=[Scalar(1.5), np.float32(2.0)])
+        with pytest.raises(TypeError, match="grad_norm is per layer: a list, not float"):
+            w.step(step=2, loss=1.0, grad_norm=3.0)
+    step = _lines(path)[1]
+    assert step["loss"] == 0.5 and step["grad_norm"] == [1.5, 2.0]
+
+
 def test_exception_in_block_ends_stopped_and_propagates(tmp_path: Path) -> None:
     path = tmp_path / "run.jsonl"
     with pytest.raises(RuntimeError, match="boom"), EventWriter(path) as w:
