@@ -5,7 +5,7 @@ On a log axis a vanishing gradient shows as lines whole decades apart.
 
 from __future__ import annotations
 
-from tui.panes.plotting import LAYER_COLORS, GuardedPlot, Line, envelope
+from tui.panes.plotting import LAYER_COLORS, GuardedPlot, Line
 from tui.panes.view import RunView
 
 
@@ -19,5 +19,7 @@ class GradNormsPane(GuardedPlot):
         for i, layer in enumerate(view.layers):
             s = view.history.series("grad_norm", layer=i, width=width)
             color = LAYER_COLORS[i % len(LAYER_COLORS)]
-            lines.append(Line(str(layer["name"]), *envelope(s.steps, s.lo, s.hi), color=color))
+            # The bucket maxima, not the min/max band: with a dozen noisy layers the
+            # bands fill the plot, and the max still keeps every spike.
+            lines.append(Line(str(layer["name"]), s.steps, s.hi, color=color))
         self.draw(lines, log_y=True, xlim=view.xlim())

@@ -8,6 +8,7 @@ the single place that cleans the points, so no pane can forget a case.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,6 +74,19 @@ def clean_points(x: np.ndarray, y: np.ndarray, log_y: bool) -> tuple[np.ndarray,
     return x[keep], y[keep]
 
 
+def decade_ticks(plt: object, ys: list[np.ndarray]) -> None:
+    """Label a log axis at whole decades (1e-6, 1e-5...) when it spans more than one."""
+    if not ys:
+        return
+    lo = math.floor(math.log10(min(float(y.min()) for y in ys)))
+    hi = math.ceil(math.log10(max(float(y.max()) for y in ys)))
+    if hi - lo < 2:
+        return  # within a decade plotext's own ticks say more
+    step = max(1, (hi - lo) // 6)  # at most about 7 labels
+    ticks = [10.0**k for k in range(lo, hi + 1, step)]
+    plt.yticks(ticks, [f"1e{k}" for k in range(lo, hi + 1, step)], yside="left")  # type: ignore[attr-defined]
+
+
 class GuardedPlot(PlotextPlot):
     """A PlotextPlot that is only ever drawn through ``draw`` and never crashes render."""
 
@@ -98,11 +112,14 @@ class GuardedPlot(PlotextPlot):
         plt.clear_figure()
         plt.title(title or self.base_title)
         drawn = Drawn(log_y=log_y)
+        left_ys: list[np.ndarray] = []
         for line in lines:
             # Only the left axis can be log scale; the right one (accuracy) is linear.
             x, y = clean_points(line.x, line.y, log_y and line.yside == "left")
             if len(x):
                 drawn.lines[line.label] = (x, y)
+                if line.yside == "left":
+                    left_ys.append(y)
                 plt.plot(
                     x.tolist(),
                     y.tolist(),
@@ -119,6 +136,7 @@ class GuardedPlot(PlotextPlot):
             has_left = any(ln.yside == "left" and ln.label in drawn.lines for ln in lines)
             if log_y and has_left:
                 plt.yscale("log", yside="left")
+                decade_ticks(plt, left_ys)
             for value, color in hlines:
                 if np.isfinite(value) and (value > 0 or not log_y):
                     plt.hline(float(value), color=color)

@@ -115,7 +115,10 @@ class DashboardScreen(Screen[None]):
     def _lesson_markdown(self) -> str:
         s = self.scenario
         fix = f"\n\n**Fix** (`f`): {s.fix_summary}" if s.fix_summary else ""
-        return f"# {s.title}\n\n{s.lesson or s.summary}{fix}"
+        body = s.lesson or s.summary
+        # Lessons usually open with their own heading; add the title only when not.
+        head = "" if body.lstrip().startswith("#") else f"# {s.title}\n\n"
+        return f"{head}{body}{fix}"
 
     def on_mount(self) -> None:
         self._apply_size_class()
