@@ -287,3 +287,43 @@ def test_replay_cli_reports_a_file_it_cannot_show_in_one_line(
     if content:  # watch refuses the same file (a missing one it waits for)
         assert main(["watch", str(path)]) == 2
         assert capsys.readouterr().err.startswith("bp-tui: error: " + message.format(path=path))
+
+
+class _Inner:
+    """A minimal source: hands out scripted batches, one per poll."""
+
+    status = "running"
+
+    def __init__(self, batches: list[list[dict[str, Any]]]) -> None:
+        self.batches, self.closed = batches, False
+
+    def start(self) -> None: ...
+
+    def poll(self) -> list[dict[str, Any]]:
+        return self.batches.pop(0) if self.batches else []
+
+    def command(self, name: str, value: Any = None) -> None: ...
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_recording_tees_each_batch_and_ends_a_cut_run_as_stopped(tmp_path: Path) -> None:
+    from tui.sources.record import RecordingSource
+
+    events = [json.loads(x) for x in _lines(6, end=False)]
+    batches = [events[:3], [{"type": "error", "message": "not a stream event"}], events[3:]]
+    path = tmp_path / "rec.jsonl"
+    src = RecordingSource(_Inner(batches), path)
+    src.start()
+    seen = src.poll()
+    assert seen == events[:3]
+    assert [json.loads(x) for x in path.read_text().splitlines()] == events[:3]  # flushed
+    assert src.poll()[0]["type"] == "error"  # passed on to the UI, not recorded
+    src.poll()
+    src.close()
+    assert src.inner.closed
+    written = [json.loads(x) for x in path.read_text().splitlines()]
+    assert written == [*events, {"type": "end", "step": 6, "reason": "stopped"}]
+    src.close()  # idempotent
+    assert path.read_text().count("\n") == 8
