@@ -73,7 +73,7 @@ def numerical_grads(
 def backprop_grads(net: MLP, X: np.ndarray, Y: np.ndarray, loss: str | LossFn) -> list[np.ndarray]:
     """Copies of ``net.grads()`` after one forward and backward pass on ``(X, Y)``."""
     _, dlogits = _loss_fn(loss)(net.forward(X), Y)
-    net.backward(dlogits)
+    net.backward(dlogits, need_dx=False)
     return [g.copy() for g in net.grads()]
 
 

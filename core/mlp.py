@@ -118,12 +118,13 @@ class MLP:
             A = layer.forward(A)
         return A
 
-    def backward(self, dlogits: np.ndarray, need_dx: bool = False) -> np.ndarray | None:
+    def backward(self, dlogits: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
         """Backprop ``dlogits = dL/dlogits`` ``(m, sizes[-1])`` from the latest ``forward``.
 
-        Fills every layer's ``dW`` and ``db``. Returns ``dL/dX`` ``(m, sizes[0])`` when
-        ``need_dx`` is true, else ``None`` (training never needs it, and skipping it
-        saves the first layer's biggest matrix product). ``dlogits`` is not modified.
+        Fills every layer's ``dW`` and ``db`` and returns ``dL/dX`` ``(m, sizes[0])``, as
+        the design's API says. A training loop passes ``need_dx=False`` and gets
+        ``None``: it never uses ``dL/dX``, and skipping it saves the first layer's
+        biggest matrix product. ``dlogits`` is not modified.
         """
         layers = self.layers
         dA = np.asarray(dlogits, dtype=np.float64)

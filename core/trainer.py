@@ -206,7 +206,7 @@ class Trainer:
         step, lr, diag = self.step_count, self.lr, self.diagnostics
         Xb, Yb = self._next_batch()
         loss, dlogits = self._loss_fn(self.net.forward(Xb), Yb)
-        self.net.backward(dlogits)
+        self.net.backward(dlogits, need_dx=False)
         g, p, sq = self._grads.flat, self._params.flat, self._sq
 
         global_norm = math.sqrt(float(np.dot(g, g)))
