@@ -5,9 +5,10 @@ application mode (a terminal that is still there stays in raw mode on the altern
 screen) and the app's sources are never closed. Instead we ask the app to exit, from
 its own event loop, which restores the terminal and lets the app close its source
 (whose trainer child is then stopped). If the app has not finished within ``grace``
-seconds (a hung-up terminal can make it stall on output), a watchdog runs the
-registered cleanups and ends the process; a trainer child notices its parent is gone
-on its own as well (EOF on its pipe).
+seconds after the signal (a hung-up terminal can make it stall on output), a watchdog
+runs the registered cleanups and ends the process; a trainer child notices its parent
+is gone on its own as well (EOF on its pipe). Repeated signals are ignored: the first
+one's exit is under way and the watchdog bounds it.
 
 Usage, around ``app.run()``::
 
@@ -54,26 +55,29 @@ def install_signal_handlers(
     ``cleanup``: callables (e.g. ``source.close``) run by the watchdog before a forced
     exit; the graceful path leaves closing to the app. The app exits with return code
     ``128 + signum``. Call the returned function after ``app.run()`` returns: it puts
-    the previous handlers back and cancels a pending watchdog.
+    the previous handlers back, or after a signal ignores repeats while the caller
+    cleans up (a watchdog already started stays armed).
     """
     cleanups = list(cleanup)
     received: list[int] = []
-    watchdogs: list[threading.Timer] = []
 
     def force_exit(signum: int) -> None:
+        # Runs in the watchdog thread while the main thread is stuck: best effort only.
         for fn in cleanups:
             with contextlib.suppress(Exception):
                 fn()
         os._exit(exit_status(signum))
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        if received:  # a second signal while shutting down: stop waiting
-            force_exit(signum)
+        # A hangup usually arrives twice (the kernel signals the terminal's foreground
+        # group, the shell forwards its own SIGHUP): one graceful exit is enough, and
+        # the watchdog already bounds how long it may take.
+        if received:
+            return
         received.append(signum)
         watchdog = threading.Timer(grace, force_exit, args=(signum,))
-        watchdog.daemon = True  # a normal exit within `grace` must not wait for it
+        watchdog.daemon = True  # a process that ends in time does not wait for it
         watchdog.start()
-        watchdogs.append(watchdog)
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # the app is not running (yet or any more)
@@ -83,10 +87,9 @@ def install_signal_handlers(
     previous = {sig: signal.signal(sig, handler) for sig in HANDLED_SIGNALS}
 
     def restore() -> None:
-        # The app has returned: the caller's own cleanup takes over from the watchdog.
-        for watchdog in watchdogs:
-            watchdog.cancel()
+        # After a signal, its repeats stay ignored so that the caller's cleanup after
+        # app.run() is not killed half-way; the armed watchdog still bounds it.
         for sig, old in previous.items():
-            signal.signal(sig, old)
+            signal.signal(sig, signal.SIG_IGN if received else old)
 
     return restore
