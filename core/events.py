@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -68,8 +68,12 @@ class StepEvent:
     finite: bool = True  # False when the loss or any gradient is non-finite
 
     def to_dict(self) -> dict[str, Any]:
-        """The event as the stream's plain dict, ``"type": "step"`` first."""
-        return {"type": "step", **asdict(self)}
+        """The event as the stream's plain dict, ``"type": "step"`` first.
+
+        Shallow (the dict shares this event's lists): every field is a scalar or a flat
+        list, and ``asdict``'s deep copy cost ~30 us a step, a fifth of a small step.
+        """
+        return {"type": "step", **vars(self)}
 
 
 def run_event(
