@@ -1,0 +1,167 @@
+"""The ``bp-tui`` command: subcommands, the dashboard, and one-line errors.
+
+::
+
+    bp-tui                          the dashboard (scenario picker)
+    bp-tui SCENARIO [options]       the dashboard on a scenario (tui.dashboard_cli)
+    bp-tui list                     the built-in scenarios
+    bp-tui run SCENARIO [...]       train without the dashboard (tui.headless)
+    bp-tui gradcheck SCENARIO       backprop against finite differences
+    bp-tui replay FILE / watch FILE a recorded / growing event stream (tui.replay_cli)
+
+Every module behind a subcommand is imported only when that subcommand runs: textual
+is loaded for the dashboard alone, so the headless commands start fast. Any user
+error is one line on stderr (``bp-tui: error: FILE: KEY: found, allowed``) and exit
+status 2; a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from scenarios import ScenarioError, list_builtin, load
+from tui.errors import EXIT_INTERRUPTED, EXIT_USAGE, PROG, CliError, error_line
+
+SUBCOMMANDS = ("list", "run", "gradcheck", "replay", "watch")
+
+DESCRIPTION = """\
+Watch backpropagation live in the terminal: train a small NumPy MLP on a pathology
+scenario and see its gradients vanish, explode or die, then apply the fix.
+
+  bp-tui                       open the dashboard (pick a scenario)
+  bp-tui SCENARIO [options]    open the dashboard on a scenario (bp-tui SCENARIO --help)
+
+SCENARIO is a built-in name (bp-tui list) or the path of a scenario .toml file."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``bp-tui: error: ...``), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError(None, self.prog, f"{message} (see {self.prog} --help)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version("bp-tui")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        installed = "unknown"
+    parser.add_argument("--version", action="version", version=f"{PROG} {installed}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    sub.add_parser("list", help="list the built-in scenarios", description="List the built-ins.")
+
+    run = sub.add_parser(
+        "run",
+        help="train without the dashboard: a summary, or the event stream with --jsonl",
+        description="Train a scenario headless. Prints a summary, or with --jsonl the "
+        "event stream (one JSON object per line) and nothing else on stdout. "
+        "Ctrl+C stops the run cleanly (exit status 130).",
+    )
+    _scenario_arguments(run)
+    run.add_argument("--steps", type=int, metavar="N", help="train N steps (default: the file's)")
+    run.add_argument("--jsonl", action="store_true", help="write the event stream to stdout")
+    run.add_argument(
+        "--out",
+        metavar="FILE",
+        help="also record the event stream to FILE (written only if the run ends cleanly)",
+    )
+
+    check = sub.add_parser(
+        "gradcheck",
+        help="compare backprop with finite differences, per layer",
+        description="Compare each layer's backprop gradient with central finite "
+        "differences, at initialisation and after a few steps. Exit status 1 when any "
+        "layer's relative error exceeds 1e-6.",
+    )
+    _scenario_arguments(check)
+
+    for name, what in (("replay", "a recorded"), ("watch", "a growing")):
+        sub.add_parser(
+            name, help=f"show {what} event stream (bp-tui {name} --help)", add_help=False
+        )
+    return parser
+
+
+def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", metavar="SCENARIO", help="built-in name or .toml path")
+    parser.add_argument("--seed", type=int, metavar="N", help="seed (default: the file's)")
+    parser.add_argument("--fix", action="store_true", help="apply the scenario's [fix]")
+
+
+def _list(stdout: Callable[[str], object]) -> int:
+    rows = [("NAME", "TITLE", "SUMMARY")] + [(i.name, i.title, i.summary) for i in list_builtin()]
+    widths = [max(len(r[c]) for r in rows) for c in (0, 1)]
+    for name, title, summary in rows:
+        stdout(f"{name.ljust(widths[0])}  {title.ljust(widths[1])}  {summary}")
+    return 0
+
+
+def _lazy(module: str, function: str, argv: list[str], what: str) -> int:
+    """Call ``module.function(argv)``, importing it only now (textual is heavy)."""
+    import importlib
+
+    try:
+        target = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:  # a missing dependency inside it: a real problem
+            raise
+        print(
+            f"{PROG}: {what} is not available in this build ({module} is missing)", file=sys.stderr
+        )
+        return EXIT_USAGE
+    return int(getattr(target, function)(argv))
+
+
+def _dispatch(argv: list[str]) -> int:
+    if argv and argv[0] in ("replay", "watch"):
+        function = "run_replay" if argv[0] == "replay" else "run_watch"
+        return _lazy("tui.replay_cli", function, argv[1:], f"bp-tui {argv[0]}")
+    if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help", "--version"):
+        return _lazy("tui.dashboard_cli", "run_dashboard", argv, "the dashboard")
+
+    args = _parser().parse_args(argv)
+    if args.command == "list":
+        return _list(print)
+    from tui import headless  # numpy and the core: only for the commands that train
+
+    scenario = load(args.scenario, fix=args.fix, seed=args.seed, steps=getattr(args, "steps", None))
+    if args.command == "run":
+        return headless.run(
+            scenario, jsonl=args.jsonl, out=args.out, stdout=sys.stdout, stderr=sys.stderr
+        )
+    return headless.gradcheck(scenario, stdout=sys.stdout)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``bp-tui`` entry point; returns the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    from core.stream import StreamError
+
+    try:
+        return _dispatch(args)
+    except SystemExit as exc:  # argparse after --help / --version
+        return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:
+        # a second Ctrl+C during a run, or one outside it: no traceback, nothing kept
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader of our stdout went away (`bp-tui run x --jsonl | head`): stop quietly;
+        # point stdout at /dev/null so the interpreter's final flush does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except (ScenarioError, StreamError, CliError, OSError) as exc:
+        print(error_line(exc), file=sys.stderr)
+        return EXIT_USAGE

@@ -1,0 +1,393 @@
+"""``bp-tui run`` and ``bp-tui gradcheck``: training without the dashboard.
+
+``run`` trains a scenario to its end and either prints a summary (stdout) with a
+progress bar (stderr, only on a terminal), or, with ``--jsonl``, writes the event
+stream to stdout and nothing else. ``--out FILE`` records the same stream to a file;
+it is written beside FILE under a temporary name and renamed onto FILE only when the
+stream is complete, so a run that fails leaves no file (and never half of one).
+
+Ctrl+C stops the run between two steps: the stream still ends with an ``end`` event
+(reason ``stopped``), the recording is kept, the summary printed, and the exit status
+is 130. A second Ctrl+C aborts at once and keeps nothing.
+
+Nothing here imports textual: the headless commands must start fast and run where
+the UI cannot.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+import numpy as np
+
+from core.config import Scenario
+from core.events import encode
+from tui.errors import EXIT_INTERRUPTED, CliError
+
+GRADCHECK_TOLERANCE = 1e-6  # the lesson's bar for a correct backward pass
+GRADCHECK_STEPS = 5  # steps trained between the two checks
+GRADCHECK_EXAMPLES = 64  # a finite difference costs two forward passes per parameter
+GRADCHECK_EPS = 1e-6  # the step h of the central differences
+# Measured: the error of a correct gradient sits at 1-2x eps * |L| / 2h when the loss's
+# own rounding dominates (vanishing first layers, a loss of 1e200); 10x leaves margin
+# and still catches any real error larger than that.
+NOISE_FACTOR = 10.0
+
+
+# ---------------------------------------------------------------- the --out file
+
+
+class AtomicFile:
+    """Lines written to a temporary file beside ``path``, renamed onto it by ``commit()``.
+
+    Each line is flushed as it is written, so the temporary file can be watched while
+    the run goes on; ``discard()`` removes it. The temporary name starts with a dot
+    and is unique to the process, so two runs never write the same temporary file.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        shown = str(path)
+        if self.path.is_dir():
+            raise CliError(shown, "--out", "found a directory, expected a file path to write")
+        token = f"{os.getpid()}.{secrets.token_hex(4)}"
+        self.tmp = self.path.with_name(f".{self.path.name}.{token}.part")
+        try:
+            # "x": never overwrite something that exists; the umask sets the mode
+            self._file: TextIO | None = open(self.tmp, "x", encoding="utf-8", newline="\n")  # noqa: SIM115
+        except OSError as exc:
+            reason = (exc.strerror or type(exc).__name__).lower()
+            raise CliError(
+                shown,
+                "--out",
+                f"cannot write there ({reason}), expected a file in a writable folder",
+            ) from None
+
+    def write(self, line: str) -> None:
+        assert self._file is not None
+        self._file.write(line)
+        self._file.flush()
+
+    def commit(self) -> None:
+        """Close the file and move it onto ``path`` (atomic on one file system)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        """Close and delete the temporary file; a no-op after ``commit()``."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            self.tmp.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- Ctrl+C
+
+
+class StopRequest:
+    """Set by the first Ctrl+C; the run checks it between steps (see ``stop_on_sigint``)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+
+@contextmanager
+def stop_on_sigint() -> Iterator[StopRequest]:
+    """Turn the first SIGINT into a request to stop between steps, the second into abort.
+
+    A step is never cut in half, so the stream written so far stays valid and can be
+    closed with an ``end`` event. Outside the main thread (where Python cannot install
+    signal handlers) Ctrl+C keeps its default behaviour.
+    """
+    stop = StopRequest()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.requested:
+            raise KeyboardInterrupt
+        stop.requested = True
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread
+        yield stop
+        return
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# ---------------------------------------------------------------- progress
+
+
+class Progress:
+    """A one-line progress bar on a terminal, redrawn at most 10 times a second."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO, total: int) -> None:
+        self.stream = stream
+        self.total = total
+        self.enabled = stream.isatty()
+        self._drawn_at = 0.0
+
+    def update(self, event: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        step = event["step"]
+        if now - self._drawn_at < 0.1 and step < self.total:
+            return
+        self._drawn_at = now
+        filled = self.WIDTH * step // max(self.total, 1)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        acc = event.get("accuracy")
+        acc_text = f"  acc {acc:.3f}" if acc is not None else ""
+        self.stream.write(
+            f"\r[{bar}] {step}/{self.total}  loss {_num(event.get('loss'))}{acc_text}\x1b[K"
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self._drawn_at:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+# ---------------------------------------------------------------- run
+
+
+def _num(value: Any, spec: str = ".4g") -> str:
+    """A number for a table; ``None`` / NaN / inf shown as such, never as an error."""
+    if value is None:
+        return "-"
+    value = float(value)
+    return format(value, spec) if math.isfinite(value) else str(value)
+
+
+def run(
+    scenario: Scenario,
+    *,
+    jsonl: bool,
+    out: str | None,
+    stdout: TextIO,
+    stderr: TextIO,
+) -> int:
+    """Train ``scenario`` to its end; returns the exit status (0, or 130 when stopped).
+
+    A run that diverges is a result, not an error: it ends with reason ``diverged``
+    and exit status 0.
+    """
+    from core import blas
+    from core.trainer import Trainer  # numpy and the core: only when training
+
+    sink = AtomicFile(out) if out else None  # fails early, before any training
+    try:
+        trainer = Trainer(scenario)
+        # Tiny products gain nothing from BLAS threads and stall when another process
+        # holds the other core (core/blas.py): one thread, as the dashboard's trainer.
+        blas.limit_for_network(trainer.net.sizes)
+        run_event = trainer.run_event()
+
+        def emit(event: dict[str, Any]) -> None:
+            line = encode(event) + "\n"
+            if jsonl:
+                stdout.write(line)
+                stdout.flush()  # a reader at the other end of a pipe sees each step
+            if sink is not None:
+                sink.write(line)
+
+        emit(run_event)
+        progress = Progress(stderr, scenario.steps)
+        first: dict[str, Any] | None = None
+        last: dict[str, Any] | None = None
+        last_finite: dict[str, Any] | None = None
+        with stop_on_sigint() as stop:
+            while not trainer.finished and not stop.requested:
+                last = trainer.step().to_dict()
+                first = first or last
+                if last["finite"]:
+                    last_finite = last
+                emit(last)
+                progress.update(last)
+            reason = "stopped" if stop.requested and not trainer.finished else trainer.end_reason
+            end = trainer.end_event(reason)
+            emit(end)
+        progress.close()
+        if sink is not None:
+            sink.commit()
+    finally:
+        if sink is not None:
+            sink.discard()
+    if not jsonl:
+        stdout.write(summary(scenario, run_event, first, last, last_finite, end))
+        stdout.flush()
+    return EXIT_INTERRUPTED if reason == "stopped" else 0
+
+
+def summary(
+    scenario: Scenario,
+    run_event: dict[str, Any],
+    first: dict[str, Any] | None,
+    last: dict[str, Any] | None,
+    last_finite: dict[str, Any] | None,
+    end: dict[str, Any],
+) -> str:
+    """The text ``bp-tui run`` prints after a run: outcome, loss, and a table per layer."""
+    lines = [
+        f"{scenario.title} ({scenario.name}{', fixed' if scenario.fix else ''}, "
+        f"seed {scenario.seed})",
+        f"ended:        {end['reason']} at step {end['step']} of {scenario.steps}",
+    ]
+    if last is None or first is None:
+        return "\n".join([*lines, "no step was run"]) + "\n"
+    if last["finite"]:
+        lines.append(f"final loss:   {_num(last['loss'])}")
+    else:
+        where = f", last finite {_num(last_finite['loss'])} at step {last_finite['step']}"
+        lines.append(f"final loss:   {_num(last['loss'])}{where if last_finite else ''}")
+    lines.append(f"accuracy:     {_num(last.get('accuracy'), '.3f')} (full data set, last probe)")
+    threshold = last.get("clip_threshold")
+    clip = scenario.train.clip
+    lines.append(
+        f"clipped steps: {last.get('clip_steps', 0)} of {last['step']}"
+        + (f" (clip {clip} at {_num(threshold)})" if clip != "none" else " (clipping off)")
+    )
+    layers = run_event.get("layers", [])
+    dead = last.get("dead") or [None] * len(layers)
+    saturated = last.get("saturated") or [None] * len(layers)
+    relu_units = sum(
+        layer["fan_out"] for layer, d in zip(layers, dead, strict=False) if d is not None
+    )
+    if relu_units:
+        lines.append(f"dead units:   {sum(d for d in dead if d is not None)} of {relu_units}")
+
+    header = (
+        "layer",
+        "shape",
+        "activation",
+        f"grad norm @{first['step']}",
+        f"grad norm @{last['step']}",
+        "dead",
+        "saturated",
+    )
+    rows = [header]
+    for i, layer in enumerate(layers):
+        d, s = dead[i], saturated[i]
+        rows.append(
+            (
+                layer.get("name", f"L{i + 1}"),
+                f"{layer.get('fan_in')}->{layer.get('fan_out')}",
+                layer.get("activation", ""),
+                _num(first["grad_norm"][i], ".3e"),
+                _num(last["grad_norm"][i], ".3e"),
+                f"{d}/{layer['fan_out']}" if d is not None else "-",
+                f"{s:.0%}" if s is not None else "-",
+            )
+        )
+    lines.append("")
+    lines.extend(_table(rows))
+    return "\n".join(lines) + "\n"
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows as aligned text columns (the first row is the header)."""
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+# ---------------------------------------------------------------- gradcheck
+
+
+def gradcheck(scenario: Scenario, *, stdout: TextIO) -> int:
+    """Backprop against central differences, per layer, at init and after a few steps.
+
+    Returns 1 when any layer fails, else 0. A layer passes when its relative error is
+    at most ``GRADCHECK_TOLERANCE``, or when its absolute error is within the rounding
+    noise of the difference quotient itself: ``(L(p+h) - L(p-h)) / 2h`` cannot resolve
+    a slope finer than about ``eps_machine * |L| / 2h``. That floor matters exactly in
+    the pathologies: a vanishing first layer's gradient (1e-8) is near it ("ok to
+    rounding noise": checked as far as the noise allows), and a network whose loss has
+    grown to 1e200 is below it altogether ("unresolved": nothing can be checked, which
+    is reported but is not a failure of backprop). The check uses the first
+    ``GRADCHECK_EXAMPLES`` examples (the data set is drawn at random, so these are as
+    good as any) to keep the cost of the differences small.
+    """
+    from core.gradcheck import gradcheck as check_layers
+    from core.losses import get_loss, targets_for
+    from core.trainer import Trainer
+
+    trainer = Trainer(scenario)
+    loss_name = scenario.model.loss
+    X = trainer.X[:GRADCHECK_EXAMPLES]
+    Y = targets_for(loss_name, trainer.y[:GRADCHECK_EXAMPLES], scenario.data.classes)
+
+    def verdicts() -> list[tuple[float, str]]:
+        """(relative error, verdict) per layer for the network as it is now."""
+        with np.errstate(all="ignore"):
+            loss = abs(get_loss(loss_name)(trainer.net.forward(X), Y)[0])
+            checks = check_layers(trainer.net, X, Y, loss_name, eps=GRADCHECK_EPS)
+        floor = NOISE_FACTOR * np.finfo(np.float64).eps * loss / (2 * GRADCHECK_EPS)
+        out = []
+        for c in checks:
+            if not math.isfinite(loss):
+                out.append((c.rel_error, "n/a: loss not finite"))
+            elif c.rel_error <= GRADCHECK_TOLERANCE:
+                out.append((c.rel_error, "ok"))
+            elif c.max_abs_grad <= floor:  # the whole gradient is below the resolution
+                out.append((c.rel_error, "unresolved"))
+            elif c.max_abs_error <= floor:
+                out.append((c.rel_error, "ok to rounding noise"))
+            else:
+                out.append((c.rel_error, "FAIL"))
+        return out
+
+    at_init = verdicts()
+    steps = 0
+    while steps < GRADCHECK_STEPS and not trainer.finished:
+        trainer.step()
+        steps += 1
+    later = verdicts()
+
+    rows = [("layer", "rel. error at init", "", f"after {steps} steps", "")]
+    for i, ((a, va), (b, vb)) in enumerate(zip(at_init, later, strict=True)):
+        rows.append((f"L{i + 1}", _num(a, ".2e"), va, _num(b, ".2e"), vb))
+    failed = any(v == "FAIL" for _, v in (*at_init, *later))
+    verdict_set = {v for _, v in (*at_init, *later)}
+    out = [
+        f"gradient check: {scenario.title} ({scenario.name}{', fixed' if scenario.fix else ''}, "
+        f"seed {scenario.seed}), {X.shape[0]} examples, central differences, h = "
+        f"{GRADCHECK_EPS:g}",
+        *_table(rows),
+    ]
+    if "unresolved" in verdict_set:
+        out.append(
+            "unresolved: the gradient itself is below the float64 noise of the difference "
+            "quotient (weights or loss too large): finite differences cannot check it"
+        )
+    if "ok to rounding noise" in verdict_set:
+        out.append(
+            "ok to rounding noise: the error is within the float64 noise of the difference "
+            f"quotient ({NOISE_FACTOR:g} x eps x |loss| / 2h), so backprop agrees as far as "
+            "finite differences can tell"
+        )
+    out.append(
+        f"{'FAILED' if failed else 'passed'}: every layer within {GRADCHECK_TOLERANCE:g} "
+        "(or within rounding noise)"
+    )
+    stdout.write("\n".join(out) + "\n")
+    return 1 if failed else 0
