@@ -24,6 +24,9 @@ from bench.report import Row, format_table, write_json
 GROUPS: dict[str, str] = {
     "core": "bench.core_speed",
     "diagnostics": "bench.diagnostics_cost",
+    "frame": "bench.frame_time",
+    "ui": "bench.ui_pty",
+    "memory": "bench.memory",
 }
 
 

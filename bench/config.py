@@ -14,6 +14,7 @@ class BenchConfig:
     large_sizes: tuple[int, ...] = (784, 1024, 1024, 10)  # the "large network"
     large_batch: int = 256
     ui_seconds: float = 6.0  # pty window over which bytes/s, CPU and steps/s are read
+    ui_warmup: float = 1.5  # s after the first frame (or start, headless) before a window
     ui_rounds: int = 3  # interleaved dashboard / headless runs
     frames: int = 30  # full redraws timed in-process
     startup_rounds: int = 5  # launches of `bp-tui SCENARIO` timed to the first frame
@@ -45,6 +46,7 @@ class BenchConfig:
             large_sizes=(20, 16, 16, 3),
             large_batch=8,
             ui_seconds=1.0,
+            ui_warmup=0.3,
             ui_rounds=1,
             frames=1,
             startup_rounds=1,

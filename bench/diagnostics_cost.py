@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bench.config import BenchConfig
 from bench.core_speed import load_scenario, scenario_names, trainer_step
+from bench.machine import trainer_blas
 from bench.report import Row, ratio_row
 from bench.timing import interleave
 
@@ -22,11 +23,14 @@ def run(cfg: BenchConfig) -> list[Row]:
         sc, why = load_scenario(name, tiny=cfg.tiny)
         with_diag, _ = trainer_step(sc, diagnostics=True)
         without, tr = trainer_step(sc, diagnostics=False)
-        s = interleave(
-            {"on": with_diag, "off": without}, rounds=cfg.rounds, block_seconds=cfg.block_seconds
-        )
+        with trainer_blas(tr.net.sizes) as threads:
+            s = interleave(
+                {"on": with_diag, "off": without},
+                rounds=cfg.rounds,
+                block_seconds=cfg.block_seconds,
+            )
         note = f"probe every {sc.train.probe_every} steps on {sc.data.samples} examples, "
-        note += f"net {tr.net.sizes}" + (f"; {why}" if why else "")
+        note += f"net {tr.net.sizes}, BLAS threads {threads}" + (f"; {why}" if why else "")
         figure = f"step with diagnostics / without: {name}"
         rows.append(ratio_row(f"diagnostics/{name}", figure, "<=", TARGET, s, "on", "off", note))
     return rows

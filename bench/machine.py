@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -80,3 +82,18 @@ def describe(info: dict[str, Any]) -> str:
     if info.get("openblas_env_unset"):
         lines.append(f"Unset for this run: {info['openblas_env_unset']}")
     return "\n".join(lines)
+
+
+@contextmanager
+def trainer_blas(sizes: Sequence[int]) -> Iterator[int]:
+    """BLAS threads as a trainer process sets them for ``sizes`` (restored after).
+
+    Yields the thread count in force, so a yardstick can be given the same.
+    """
+    before = blas.threads()
+    blas.limit_for_network(sizes)
+    try:
+        yield blas_threads()
+    finally:
+        if before is not None:
+            blas.set_threads(before)
