@@ -32,7 +32,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from core.config import Scenario
-from core.events import encode, end_event
+from core.events import encode
 
 FLUSH_INTERVAL = 0.05  # seconds between batches while training
 MAX_BATCH = 4096  # events; flush early so one message stays bounded however fast we run
@@ -94,7 +94,7 @@ class TrainerLoop:
             self.train_one_step(now)
             self.flush_if_due(time.monotonic())
         if not self.trainer.finished:
-            self.pending.append(encode(end_event(self.trainer.step_count, "stopped")))
+            self.pending.append(encode(self.trainer.end_event("stopped")))
         self.flush()
 
     def train_one_step(self, now: float) -> None:
