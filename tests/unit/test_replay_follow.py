@@ -233,6 +233,56 @@ def test_follow_starts_again_when_the_file_is_truncated_or_replaced(
     assert src.status == "running"
 
 
+def test_follow_reads_a_replaced_file_to_its_end_before_switching(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    old = _lines(6, end=False)
+    with open(path, "w") as writer:
+        writer.write("".join(old[:3]))
+        writer.flush()
+        src = FollowSource(path, clock=Clock(), max_read=100)  # several polls per file
+        src.start()
+        shown = Shown()
+        for _ in range(10):
+            shown.apply(src.poll())
+        assert shown.numbers == [1, 2]
+        # the writer's last lines land in the old file just as a new run replaces it
+        writer.write("".join(old[3:]))
+    tmp = tmp_path / "new.jsonl"
+    tmp.write_text("".join(_lines(2, end=False)))
+    os.replace(tmp, path)
+    before_reset: list[int] = []
+    for _ in range(30):
+        events = src.poll()
+        if shown.resets == 0:
+            cut = next((i for i, e in enumerate(events) if e["type"] == "reset"), len(events))
+            before_reset += [e["step"] for e in events[:cut] if e["type"] == "step"]
+        shown.apply(events)
+    assert before_reset == [3, 4, 5, 6]  # the old file's tail, read before the switch
+    assert shown.resets == 1 and shown.numbers == [1, 2] and src.status == "running"
+
+
+def test_follow_notices_a_rewrite_that_grew_past_the_read_position(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    path.write_text("".join(_lines(5, end=False)))
+    src = FollowSource(path, clock=Clock())
+    src.start()
+    shown = Shown()
+    shown.apply(src.poll())
+    assert shown.numbers == [1, 2, 3, 4, 5]
+    inode = os.stat(path).st_ino
+    # between two polls: truncated, and a new run (other losses) written past the old end
+    new = "".join(_lines(9, every=7, end=False))
+    with open(path, "r+") as f:
+        f.truncate(0)
+        f.write(new)
+    assert os.stat(path).st_ino == inode and len(new) > src._offset
+    shown.apply(src.poll())
+    assert shown.resets == 1
+    assert shown.steps == _steps_of(path)  # the new run, every step, from its start
+    shown.apply(src.poll())
+    assert shown.resets == 1  # and it keeps following the new run without starting again
+
+
 def test_follow_reports_a_fault_with_its_line(tmp_path: Path) -> None:
     path = tmp_path / "run.jsonl"
     lines = _lines(4, end=False)

@@ -6,10 +6,20 @@ bytes, so catching up on a long file never freezes the UI) and hands it to a
 arrives. The file is followed by name, like ``tail -F``:
 
 - not there yet: the source waits for it to appear;
-- truncated (shorter than what was read) or replaced by a new file (another inode, e.g.
-  a writer that opened it again with mode "w" after removing it, or log rotation): the
-  source emits ``{"type": "reset"}`` and reads the new content from its start, so the
-  app clears its History and shows the new run;
+- replaced by a new file (another inode, e.g. a writer that opened it again with mode "w"
+  after removing it, or log rotation): the old file is first read to its end (it stays
+  open until then, over as many polls as that takes, so no step written just before the
+  switch is lost), then the source emits ``{"type": "reset"}`` and reads the new file
+  from its start, so the app clears its History and shows the new run;
+- truncated (shorter than what was read), or rewritten in place (truncated and grown
+  back past the read position between two polls): ``reset`` too, and the file is read
+  again from its start. A rewrite is recognised by content, since neither the inode
+  nor a size that only ever grows from one poll to the next gives it away: the first
+  and the last ``WINDOW`` bytes read so far (the run event line, and the last lines
+  before the read position, with their step numbers and losses) must still be in the
+  file, byte for byte, where they were read. A rewrite that left both windows as they
+  were is not noticed; it would have to write the same bytes at the same offsets, e.g.
+  a deterministic rerun of the same run, whose steps then are the ones already shown;
 - removed without replacement: the open file is still read (the writer may still hold it).
 
 ``status`` follows the EventSource protocol; ``detail`` is the line for the status bar:
@@ -28,6 +38,9 @@ from core.stream import StreamParser
 from tui.sources.replay import RESET_EVENT
 
 SILENT_AFTER = 5.0  # seconds without new bytes before the status bar says so
+# Bytes compared at the start and before the read position to notice a rewrite: a few
+# step lines, so that their step numbers and losses, not only constant keys, are in it.
+WINDOW = 4096
 
 
 class FollowSource:
@@ -56,6 +69,8 @@ class FollowSource:
         self._file: IO[bytes] | None = None
         self._inode: tuple[int, int] | None = None  # (st_dev, st_ino) of the open file
         self._offset = 0  # bytes read from the open file
+        self._head = b""  # the first WINDOW bytes read from it
+        self._tail = b""  # the last WINDOW bytes read, ending at _offset
         self._parser = StreamParser(self.path)
         self._last_data = 0.0
         self._paused = False
@@ -85,13 +100,7 @@ class FollowSource:
         out: list[dict[str, Any]] = []
         self._check_file(out)
         if self._file is not None:
-            data = self._file.read(self._max_read)
-            if data:
-                self._offset += len(data)
-                self._last_data = self._clock()
-                events = self._parser.feed(data)
-                self.steps += sum(1 for e in events if e["type"] == "step")
-                out.extend(events)
+            self._read(out)
         self._update_status()
         return out
 
@@ -108,21 +117,44 @@ class FollowSource:
             self._file.close()
             self._file = None
 
+    def _read(self, out: list[dict[str, Any]]) -> bool:
+        """Read what the open file gained (``max_read`` bytes at most) into ``out``;
+        whether its end was reached."""
+        assert self._file is not None
+        data = self._file.read(self._max_read)
+        if data:
+            self._offset += len(data)
+            self._last_data = self._clock()
+            if len(self._head) < WINDOW:
+                self._head += data[: WINDOW - len(self._head)]
+            self._tail = (self._tail + data[-WINDOW:])[-WINDOW:]
+            self._emit(out, self._parser.feed(data))
+        # BufferedReader.read(n) returns fewer than n bytes only at the end of the file
+        return len(data) < self._max_read
+
+    def _emit(self, out: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+        self.steps += sum(1 for e in events if e["type"] == "step")
+        out.extend(events)
+
     def _check_file(self, out: list[dict[str, Any]]) -> None:
-        """Open the file when it appears; start again when it was truncated or replaced."""
+        """Open the file when it appears; start again when it was replaced (once the old
+        one is read to its end), truncated or rewritten."""
         try:
             st = os.stat(self.path)
         except OSError:
             return  # not there (yet, or any more): keep reading what is open
         inode = (st.st_dev, st.st_ino)
-        if self._file is not None and inode == self._inode and st.st_size >= self._offset:
-            return
-        if self._file is not None:
-            if inode == self._inode:  # truncated in place
-                self._file.seek(0)
-            else:
-                self._file.close()
-                self._file = None
+        if self._file is not None and inode != self._inode:
+            if not self._read(out):
+                return  # the old file is not drained yet: the next poll goes on with it
+            self._emit(out, self._parser.finish())  # its last line may lack a newline
+            self._file.close()
+            self._file = None
+            out.append(RESET_EVENT)
+        elif self._file is not None:
+            if st.st_size >= self._offset and not self._rewritten():
+                return
+            self._file.seek(0)  # truncated or rewritten in place
             out.append(RESET_EVENT)
         if self._file is None:
             try:
@@ -132,9 +164,23 @@ class FollowSource:
             opened = os.fstat(self._file.fileno())
             self._inode = (opened.st_dev, opened.st_ino)
         self._offset = 0
+        self._head = self._tail = b""
         self._parser = StreamParser(self.path)
         self.steps = 0
         self._last_data = self._clock()
+
+    def _rewritten(self) -> bool:
+        """Whether the bytes read first and last are no longer where they were read (the
+        file was truncated and written again past the read position since the last poll).
+        """
+        assert self._file is not None
+        fd = self._file.fileno()
+        try:
+            head = os.pread(fd, len(self._head), 0)
+            tail = os.pread(fd, len(self._tail), self._offset - len(self._tail))
+        except OSError:
+            return False  # unreadable now: a later poll sees what became of it
+        return head != self._head or tail != self._tail
 
     def _update_status(self) -> None:
         if self._parser.error is not None:
