@@ -1,11 +1,12 @@
 """``bp-tui replay FILE`` and ``bp-tui watch FILE``: the dashboard on an event stream.
 
-``replay`` reads the whole recording first: if not one step can be shown (a missing,
-empty or unreadable file, a stream of a newer version, a fault before the first step)
-it is one line ``bp-tui: error: FILE: line N: ...`` and exit status 2; otherwise the
-dashboard opens and shows every valid step, with the fault in the status line when the
-replay reaches it. ``watch`` follows a file that another program is still writing; it
-waits for a file that does not exist yet (the writer may still be starting up).
+``replay`` validates and indexes the whole recording first (``StreamIndex``: 16 bytes per
+step; the steps are read back from the file as they play): if not one step can be shown
+(a missing, empty or unreadable file, a stream of a newer version, a fault before the
+first step) it is one line ``bp-tui: error: FILE: line N: ...`` and exit status 2;
+otherwise the dashboard opens and shows every valid step, with the fault in the status
+line when the replay reaches it. ``watch`` follows a file that another program is still
+writing; it waits for a file that does not exist yet (the writer may still be starting up).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from core.config import Scenario
-from core.stream import StreamContents, StreamError, StreamParser, read_stream
+from core.stream import StreamContents, StreamError, StreamParser
 from tui.dashboard_cli import _Parser, _positive
 from tui.errors import EXIT_USAGE, CliError, error_line
+from tui.sources.replay_index import StreamIndex, index_stream
 
 KEYS = (
     "Keys: space pause, n one step (paused), ← → one recorded step, PageUp/PageDown 10 %, "
@@ -73,8 +75,12 @@ def _non_negative(text: str) -> float:
     return value
 
 
-def replay_app(path: str, contents: StreamContents, *, speed: float | None, fps: float = 6.0):
-    """The app that replays ``contents`` (read from ``path``); tests drive it with Pilot."""
+def replay_app(
+    path: str, contents: StreamIndex | StreamContents, *, speed: float | None, fps: float = 6.0
+):
+    """The app that replays the recording at ``path``, given its ``index_stream`` (or, as
+    before, its ``read_stream`` contents: the file is then indexed again and the steps in
+    ``contents`` are not used); tests drive it with Pilot."""
     from tui.app import BpTuiApp
     from tui.screens.recorded import ReplayScreen
     from tui.sources.replay import DEFAULT_SPEED, ReplaySource
@@ -82,12 +88,12 @@ def replay_app(path: str, contents: StreamContents, *, speed: float | None, fps:
     class ReplayApp(BpTuiApp):
         dashboard_class = ReplayScreen
 
-    last = contents.events[-1]["step"] if contents.events else 0
-    scenario = recorded_scenario(path, contents.run, last, "Replay of")
+    index = contents if isinstance(contents, StreamIndex) else index_stream(path)
+    scenario = recorded_scenario(path, index.run, index.last_step, "Replay of")
     scenario = scenario.with_(summary=KEYS)
     rate = DEFAULT_SPEED if speed is None else speed
     return ReplayApp(
-        lambda _s: ReplaySource(path, speed=rate, contents=contents),
+        lambda _s: ReplaySource(path, speed=rate, index=index),
         [scenario],
         initial=scenario,
         fps=fps,
@@ -121,15 +127,15 @@ def run_replay(argv: list[str]) -> int:
     """``bp-tui replay FILE [--speed STEPS_PER_S] [--fps N]``; the exit status."""
     try:
         args = _parse("replay", argv, speed=True)
-        contents = read_stream(args.file)
-        if contents.error is not None and not contents.events:
-            raise contents.error  # nothing to show: missing, empty, newer version...
+        index = index_stream(args.file)
+        if index.error is not None and not len(index):
+            raise index.error  # nothing to show: missing, empty, newer version...
     except (CliError, StreamError) as exc:
         print(error_line(exc), file=sys.stderr)
         return EXIT_USAGE
     from tui.dashboard_cli import run_app
 
-    return run_app(replay_app(args.file, contents, speed=args.speed, fps=args.fps))
+    return run_app(replay_app(args.file, index, speed=args.speed, fps=args.fps))
 
 
 def run_watch(argv: list[str]) -> int:

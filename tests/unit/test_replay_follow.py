@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from core.events import EVENT_VERSION, encode
+from core.stream import read_stream
 from tui.sources.follow import FollowSource
 from tui.sources.replay import ReplaySource
+from tui.sources.replay_index import StepReader, index_stream
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Clock:
@@ -178,6 +184,136 @@ def test_damaged_recording_replays_up_to_the_fault(tmp_path: Path) -> None:
     shown.apply(src.poll())
     assert shown.numbers == [1, 2, 3, 4, 5]
     assert src.status.startswith(f"error: {path}: line 7: not valid JSON")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "".join(_lines(12)),
+        "".join(_lines(12))[:-3],  # the end line cut short: a truncated last line
+        "".join(_lines(12))[:-1],  # a sound last line without its newline
+        "".join(_lines(5)[:4]) + "\n\n" + '{"type":"note"}\n' + "".join(_lines(5)[4:]),
+        "".join([*_lines(9)[:5], "{oops\n", *_lines(9)[5:]]),
+        "".join(_lines(3)[:2]) + encode({"type": "step", "step": 2**70, "loss": 1}) + "\n",
+        "",
+    ],
+    ids=["sound", "cut", "no-final-newline", "blank-and-unknown", "damaged", "huge-step", "empty"],
+)
+def test_index_reads_back_what_read_stream_reads(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "run.jsonl"
+    path.write_text(text)
+    expected = read_stream(path)
+    index = index_stream(path)
+    assert (index.run, index.end) == (expected.run, expected.end)
+    if "2**63" in str(index.error):  # read_stream has no such limit: the index stops there
+        assert str(index.error).endswith(
+            "line 3: step: found 1180591620717411303424, allowed an integer below 2**63"
+        )
+        expected.events = expected.events[:1]
+    else:
+        assert str(index.error) == str(expected.error)
+    # read back through a window smaller than one line: one step per read, in order
+    reader = StepReader(index, max_bytes=10)
+    got: list[dict[str, Any]] = []
+    while len(got) < len(index):
+        n = reader.fit(len(got), 1000)
+        assert n == 1
+        got += reader.read(len(got), n)
+    reader.close()
+    assert got == expected.events
+    assert index.steps.tolist() == [e["step"] for e in expected.events]
+
+
+def test_replay_stops_with_an_error_when_the_file_changes_under_it(recording: Path) -> None:
+    src, _clock, shown = _replay(recording, speed=0, max_batch=40)
+    shown.apply(src.poll())
+    assert shown.numbers[-1] == 400
+    recording.write_text("".join(_lines(100, every=3)))  # re-recorded while replaying
+    shown.apply(src.poll())
+    assert shown.numbers[-1] == 400 and shown.end is None  # nothing that was not validated
+    assert src.status == f"error: {recording}: changed while replaying: replay it again to see it"
+    assert src.poll() == []
+
+
+# A bp-tui step line of a 3-layer network as the trainer writes it (~570 bytes).
+WIDE_STEP = {
+    "loss": 0.587271787755852,
+    "accuracy": 0.755859375,
+    "lr": 0.1,
+    "grad_norm": [0.24643164335706708, 1.3129522656199106, 1.096316053617936],
+    "bias_grad_norm": [0.13203682939795788, 0.13944999525785173, 0.09660559484267837],
+    "weight_norm": [10.777527470257292, 11.293557722111217, 1.53528021980546],
+    "update_ratio": [0.0022866205658655884, 0.011626863862242307, 0.07172971758492978],
+    "dead": [0, 10, None],
+    "saturated": [None, None, None],
+    "global_grad_norm": 1.7414631097196158,
+    "clip_threshold": None,
+    "clipped": False,
+    "clip_steps": 0,
+    "clipped_values": [0, 0, 0],
+    "finite": True,
+}
+
+MEASURE = """
+import json, resource, sys
+from tui.sources.replay import ReplaySource
+
+def peak_kb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+path, n = sys.argv[1], int(sys.argv[2])
+before = peak_kb()
+src = ReplaySource(path, speed=0, clock=lambda: 0.0)
+src.start()
+seen, picks = 0, {}
+while src.status != "ended":  # everything, as fast as it goes, the events then dropped
+    for e in src.poll():
+        if e["type"] == "step":
+            seen += 1
+            if seen in (1, n // 3, n):
+                picks[seen] = e
+src.command("seek", n // 2)  # back: reset, then the steps up to there from the file again
+again = []
+while src._target is not None:
+    again = [e for e in src.poll() if e["type"] == "step"] or again
+print(json.dumps({"grew_kb": peak_kb() - before, "seen": seen, "picks": picks,
+                  "again": again[-1], "position": src.position}))
+"""
+
+
+@pytest.mark.slow
+def test_replay_memory_grows_far_less_than_the_recording(tmp_path: Path) -> None:
+    n = 200_000
+    path = tmp_path / "big.jsonl"
+    run = {"type": "run", "version": EVENT_VERSION, "layers": [{"name": x} for x in "abc"]}
+    with open(path, "w") as f:
+        f.write(encode(run) + "\n")
+        for start in range(1, n + 1, 10_000):
+            block = [
+                {"type": "step", "step": i, **WIDE_STEP, "loss": 1.0 / i}
+                for i in range(start, start + 10_000)
+            ]
+            f.write("".join(encode(e) + "\n" for e in block))
+        f.write(encode({"type": "end", "step": n, "reason": "completed"}) + "\n")
+    size = path.stat().st_size
+    # a fresh interpreter, so that its peak RSS is the replay's and nothing else's
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path), str(n)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    got = json.loads(done.stdout)
+    lines = path.read_text().splitlines()
+    assert got["seen"] == n and got["position"] == n // 2
+    for k, event in got["picks"].items():
+        assert event == json.loads(lines[int(k)])  # step k is line k + 1 (after the run)
+    assert got["again"] == json.loads(lines[n // 2])
+    # Holding the events (as the first version did) costs ~5x the file; the index
+    # costs 16 bytes per step (3 % of this file), plus one poll's batch of events.
+    assert got["grew_kb"] * 1024 < 0.10 * size, (got["grew_kb"], size)
 
 
 def test_follow_waits_then_reads_appended_steps_and_partial_lines(tmp_path: Path) -> None:

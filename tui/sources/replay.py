@@ -1,13 +1,16 @@
 """ReplaySource: plays a recorded event stream back at a chosen speed, with seeking.
 
-The recording is read once, at ``start()``, with ``core.stream.read_stream``: every valid
-event up to the first fault. The step events are then HELD IN MEMORY (a list of dicts, a
-few hundred bytes to a few kB per step), so that seeking needs no file access: seeking
-forward emits the steps up to the target; seeking backwards emits a ``{"type": "reset"}``
-event, the run event again and every step up to the target, and the app rebuilds its
-History from them (a History is a lossy, down-sampled store: it cannot be "rewound").
-A long catch-up is spread over several polls (``max_batch`` steps each) so that the UI
-never freezes.
+The recording is validated once, at ``start()`` (or before, by the caller), with
+``index_stream``: every valid event up to the first fault. Only the byte offset and step
+number of each step line are kept (two int64 arrays, 16 bytes per step: a 10^6-step
+recording costs 16 MB however wide its steps are); the step events are read back from
+the file as playback reaches them (``StepReader``). Seeking forward reads the steps up
+to the target; seeking backwards emits a ``{"type": "reset"}`` event, the run event
+again and every step up to the target, read from the start of the file again, and the
+app rebuilds its History from them (a History is a lossy, down-sampled store: it
+cannot be "rewound"). A long catch-up is spread over several polls (at most
+``max_batch`` steps and ``max_bytes`` of the file each) so that the UI never freezes
+and memory stays bounded by one poll's worth of events.
 
 Commands, beyond the live ones (``pause``, ``resume``, ``step``, ``speed``):
 ``seek`` (value: a step number; the last recorded step <= it is shown), ``seek_rel``
@@ -17,13 +20,15 @@ Commands, beyond the live ones (``pause``, ``resume``, ``step``, ``speed``):
 
 from __future__ import annotations
 
-import bisect
 import os
 import time
 from collections.abc import Callable
 from typing import Any
 
-from core.stream import StreamContents, StreamError, read_stream
+import numpy as np
+
+from core.stream import StreamContents, StreamError
+from tui.sources.replay_index import StepReader, StreamIndex, index_stream
 
 DEFAULT_SPEED = 100.0  # training steps/s: a 1500-step scenario replays in 15 s
 RESET_EVENT: dict[str, Any] = {"type": "reset"}
@@ -35,7 +40,12 @@ class ReplaySource:
     ``position`` steps of ``total`` have been shown since the last reset. ``status``:
     ``"running"`` while playing, ``"paused"``, ``"ended"`` at the end of a sound
     recording, ``"error: FILE: line N: ..."`` at the end of a damaged one (every valid
-    step before the fault has been shown by then). ``fault`` is that error from the start.
+    step before the fault has been shown by then). ``fault`` is that error from the start
+    (or, should the file change under the replay, the error that stopped it).
+
+    ``index``: the file's ``StreamIndex`` when the caller made it already (``bp-tui
+    replay`` does, to refuse a file with nothing to show). ``contents`` is accepted for
+    backward compatibility only: its events are not used, the file is indexed instead.
     """
 
     def __init__(
@@ -44,20 +54,24 @@ class ReplaySource:
         *,
         speed: float = DEFAULT_SPEED,
         contents: StreamContents | None = None,
+        index: StreamIndex | None = None,
         clock: Callable[[], float] = time.monotonic,
         max_batch: int = 20_000,
+        max_bytes: int = 1 << 18,
     ) -> None:
+        del contents  # holds every step in memory: what the index is there to avoid
         self.path = str(path)
         # training steps (the recorded step numbers) per second; 0 = as fast as the UI
         # takes them. A run logged every 10th step shows speed/10 events per second.
         self.speed = float(speed)
         self.status = "paused"
-        self._contents = contents
+        self._index = index
+        self._reader: StepReader | None = None
         self._clock = clock
         self._max_batch = max_batch
-        self._steps: list[dict[str, Any]] = []
-        self._step_numbers: list[int] = []
-        self._run: dict[str, Any] | None = None
+        self._max_bytes = max_bytes
+        self._read_error: StreamError | None = None  # the file changed under the replay
+        self._total = 0
         self._playing = False
         self._position = 0  # steps emitted since the last reset
         self._target: int | None = None  # a seek's catch-up still to emit
@@ -71,7 +85,7 @@ class ReplaySource:
     # -- what the app may show -------------------------------------------------------
     @property
     def total(self) -> int:
-        return len(self._steps)
+        return self._total
 
     @property
     def position(self) -> int:
@@ -79,7 +93,9 @@ class ReplaySource:
 
     @property
     def fault(self) -> StreamError | None:
-        return self._contents.error if self._contents is not None else None
+        if self._read_error is not None:
+            return self._read_error
+        return self._index.error if self._index is not None else None
 
     @property
     def detail(self) -> str:
@@ -91,52 +107,56 @@ class ReplaySource:
 
     # -- EventSource -----------------------------------------------------------------
     def start(self) -> None:
-        if self._contents is None:
-            self._contents = read_stream(self.path)
-        self._steps = self._contents.events
-        self._step_numbers = [int(e["step"]) for e in self._steps]
-        self._run = self._contents.run
-        if self._run is not None:
-            self._out.append(self._run)
+        if self._index is None:
+            self._index = index_stream(self.path)
+        self._reader = StepReader(self._index, max_bytes=self._max_bytes)
+        self._total = len(self._index)
+        if self._index.run is not None:
+            self._out.append(self._index.run)
         self._playing = True
         self._last_poll = self._clock()
         self._update_status()
 
     def poll(self) -> list[dict[str, Any]]:
-        if self._closed or self._contents is None:
+        if self._closed or self._index is None or self._reader is None:
             return []
         now = self._clock()
         elapsed, self._last_poll = now - self._last_poll, now
         out, self._out = self._out, []
         if self._target is not None:
-            n = min(self._target - self._position, self._max_batch)
-            if self._position + n >= self._target:
-                self._target = None
+            n = self._target - self._position
         elif self._playing and self.speed > 0:
             # Time moves a virtual step counter; every recorded step it passed is due,
             # so a run logged every 10th step still plays at `speed` training steps/s.
             self._now_step += elapsed * self.speed
-            due = bisect.bisect_right(self._step_numbers, self._now_step, lo=self._position)
-            n = min(due - self._position, self._max_batch)
+            n = self._due(self._now_step) - self._position
         elif self._playing:
             n = self._max_batch
         else:
             n, self._singles = min(self._singles, 1), max(self._singles - 1, 0)
-        n = min(n, self.total - self._position)
-        out.extend(self._steps[self._position : self._position + n])
+        n = min(n, self._max_batch, self.total - self._position)
+        n = self._reader.fit(self._position, n)
+        try:
+            out.extend(self._reader.read(self._position, n))
+        except StreamError as exc:
+            # The file changed since it was indexed: stop here, as at a fault.
+            self._read_error, n = exc, 0
+            self._total, self._target = self._position, None
         self._position += n
+        if self._target is not None and self._position >= self._target:
+            self._target = None
         if n and (self._target is not None or not self._playing or self.speed <= 0):
             self._sync_now_step()
         if self._position == self.total and self._target is None:
-            if not self._end_sent and self._contents.end is not None:
-                out.append(self._contents.end)
+            if not self._end_sent and self._index.end is not None and self._read_error is None:
+                out.append(self._index.end)
             self._end_sent = True
             self._playing = False
         self._update_status()
         return out
 
     def command(self, name: str, value: float | str | None = None) -> None:
-        if self._contents is None:
+        if self._index is None:
             return
         if name == "pause":
             self._playing = False
@@ -148,7 +168,7 @@ class ReplaySource:
         elif name == "speed" and value is not None:
             self.speed = max(float(value), 0.0)
         elif name == "seek" and value is not None:
-            self._seek(bisect.bisect_right(self._step_numbers, float(value)))
+            self._seek(self._due(float(value)))
         elif name == "seek_rel" and value is not None:
             self._seek(self._aim() + round(float(value)))
         elif name == "seek_frac" and value is not None:
@@ -162,8 +182,16 @@ class ReplaySource:
     def close(self) -> None:
         self._closed = True
         self._out = []
+        if self._reader is not None:
+            self._reader.close()
 
     # -- internals -------------------------------------------------------------------
+    def _due(self, step: float) -> int:
+        """How many recorded steps have a step number <= ``step``."""
+        assert self._index is not None
+        steps = self._index.steps[: self.total]
+        return int(np.searchsorted(steps, step, side="right"))
+
     def _aim(self) -> int:
         """The position a relative seek counts from: a pending seek's target, if any."""
         return self._target if self._target is not None else self._position
@@ -172,7 +200,8 @@ class ReplaySource:
         target = max(0, min(int(target), self.total))
         if target < self._position:
             # History cannot be rewound: start it again and replay up to the target.
-            self._out = [RESET_EVENT, *([self._run] if self._run is not None else [])]
+            run = self._index.run if self._index is not None else None
+            self._out = [RESET_EVENT, *([run] if run is not None else [])]
             self._position = 0
         self._end_sent = self._end_sent and target == self.total
         self._target = target if target != self._position else None
@@ -182,7 +211,8 @@ class ReplaySource:
     def _sync_now_step(self) -> None:
         """Playback goes on from the step shown last (or the one a seek aims at)."""
         shown = self._aim()
-        self._now_step = float(self._step_numbers[shown - 1]) if shown else 0.0
+        steps = self._index.steps if self._index is not None else ()
+        self._now_step = float(steps[shown - 1]) if shown else 0.0
 
     def _update_status(self) -> None:
         at_end = self._position == self.total and self._target is None

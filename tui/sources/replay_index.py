@@ -1,0 +1,183 @@
+"""StreamIndex: where each step of a recording sits in its file, so a replay can hold 16
+bytes per step (a byte offset and a step number) instead of the step events themselves.
+
+``index_stream(path)`` validates the whole file once, as ``core.stream.read_stream`` does
+(the same ``StreamParser``, the same first fault; a step number must also fit in int64),
+but keeps only the run and end events and two int64 arrays. ``StepReader`` then reads
+the step events back from the file on demand, a bounded span of bytes at a time.
+"""
+
+from __future__ import annotations
+
+import os
+from array import array
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import numpy as np
+
+from core.events import EventDecodeError, decode
+from core.stream import MAX_LINE_BYTES, StreamError, StreamParser
+
+_CHUNK = 1 << 18  # bytes read per system call while indexing
+
+
+def _empty() -> np.ndarray:
+    return np.zeros(0, dtype=np.int64)
+
+
+@dataclass
+class StreamIndex:
+    """A validated recording, without its step events.
+
+    ``offsets``: shape (n,), int64, the byte offset of the first byte of each valid step
+    line, in file order; ``steps``: shape (n,), int64, that step's number (increasing).
+    ``stop``: the byte offset just past the last valid step line (its newline included).
+    ``run`` / ``end``: the opening and closing events or ``None``; ``error``: the first
+    fault, ``None`` for a sound file (as ``StreamContents``).
+    """
+
+    path: str
+    run: dict[str, Any] | None = None
+    end: dict[str, Any] | None = None
+    error: StreamError | None = None
+    offsets: np.ndarray = field(default_factory=_empty)
+    steps: np.ndarray = field(default_factory=_empty)
+    stop: int = 0
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    @property
+    def last_step(self) -> int:
+        """The last valid step number, 0 when there is none."""
+        return int(self.steps[-1]) if len(self.steps) else 0
+
+
+class _Builder:
+    """Collects the events of one line at a time: (offset, step) pairs into two
+    ``array('q')`` (appending over-allocates by ~1/8 only, and ``done()`` views them as
+    NumPy without a copy, so indexing peaks at ~18 bytes per step)."""
+
+    def __init__(self, index: StreamIndex) -> None:
+        self.index = index
+        self.offsets = array("q")
+        self.steps = array("q")
+
+    def add(self, events: list[dict[str, Any]], offset: int, end: int, line: int) -> None:
+        for event in events:
+            if event["type"] == "run":
+                self.index.run = event
+            elif event["type"] == "end":
+                self.index.end = event
+            elif not -(2**63) <= event["step"] < 2**63:
+                found = f"step: found {event['step']}, allowed an integer below 2**63"
+                self.index.error = StreamError(self.index.path, line, found)
+            else:
+                self.offsets.append(offset)
+                self.steps.append(event["step"])
+                self.index.stop = end
+
+    def done(self) -> StreamIndex:
+        for name in ("offsets", "steps"):
+            values = getattr(self, name)
+            view = np.frombuffer(values, dtype=np.int64) if values else _empty()
+            setattr(self.index, name, view)
+        return self.index
+
+
+def index_stream(path: str | os.PathLike[str]) -> StreamIndex:
+    """Validate the file at ``path`` and index its step lines; never raises for a bad file
+    (the fault is ``error``, with the events before it indexed, as ``read_stream``)."""
+    parser = StreamParser(path)
+    build = _Builder(StreamIndex(str(path)))
+
+    def sound() -> bool:
+        return parser.error is None and build.index.error is None
+
+    pending, base = b"", 0  # an incomplete line and its file offset
+    try:
+        with open(path, "rb") as f:
+            while sound() and (chunk := f.read(_CHUNK)):
+                data, start = pending + chunk, 0
+                # One line per feed, so that each event is known with its offset.
+                while sound() and (nl := data.find(b"\n", start)) >= 0:
+                    events = parser.feed(data[start : nl + 1])
+                    build.add(events, base + start, base + nl + 1, parser.lines)
+                    start = nl + 1
+                pending, base = data[start:], base + start
+                if len(pending) > MAX_LINE_BYTES:
+                    parser.feed(pending)  # no newline in sight: the parser reports it
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        build.index.error = StreamError(path, None, f"cannot read: {reason.lower()}")
+        return build.done()
+    if sound():
+        parser.feed(pending)  # a last line without its newline: valid only if complete
+        build.add(parser.finish(), base, base + len(pending), parser.lines)
+    build.index.error = build.index.error or parser.error
+    if build.index.error is None and parser.lines == 0:
+        build.index.error = StreamError(path, None, "empty file, allowed one JSON event per line")
+    return build.done()
+
+
+class StepReader:
+    """Reads indexed step events back from the file, ``max_bytes`` of it at most per call.
+
+    The file is opened on first use and kept open until ``close()``. A file that changed
+    since it was indexed (a line that no longer parses, or holds another step) raises
+    ``StreamError`` rather than showing something that was never validated.
+    """
+
+    def __init__(self, index: StreamIndex, *, max_bytes: int = 1 << 18) -> None:
+        self.index = index
+        self.max_bytes = max_bytes
+        self._file: IO[bytes] | None = None
+
+    def fit(self, first: int, n: int) -> int:
+        """How many of the ``n`` steps from position ``first`` fit in ``max_bytes`` (>= 1
+        when ``n`` >= 1: a single line longer than that is still read whole)."""
+        if n <= 0:
+            return 0
+        limit = int(self.index.offsets[first]) + self.max_bytes
+        # step j ends where step j + 1 begins, the last one at ``stop``
+        begun = int(np.searchsorted(self.index.offsets, limit, side="right"))
+        last_fits = begun == len(self.index) and self.index.stop <= limit
+        fits = begun - first - (0 if last_fits else 1)
+        return max(1, min(n, fits))
+
+    def read(self, first: int, n: int) -> list[dict[str, Any]]:
+        """The step events at positions ``first`` .. ``first + n - 1``, in order."""
+        if n <= 0:
+            return []
+        index = self.index
+        offsets = index.offsets[first : first + n]
+        start = int(offsets[0])
+        stop = int(index.offsets[first + n]) if first + n < len(index) else index.stop
+        try:
+            if self._file is None:
+                self._file = open(index.path, "rb")  # noqa: SIM115 - kept open while replaying
+            self._file.seek(start)
+            data = self._file.read(stop - start)
+        except OSError as exc:
+            reason = (exc.strerror or type(exc).__name__).lower()
+            raise StreamError(index.path, None, f"cannot read: {reason}") from None
+        out = []
+        expected = index.steps[first : first + n].tolist()
+        for at, step in zip((offsets - start).tolist(), expected, strict=True):
+            nl = data.find(b"\n", at)
+            try:
+                event = decode(data[at : nl if nl >= 0 else len(data)].decode("utf-8"))
+            except (EventDecodeError, UnicodeDecodeError):
+                event = {}
+            if event.get("step") != step:
+                raise StreamError(
+                    index.path, None, "changed while replaying: replay it again to see it"
+                )
+            out.append(event)
+        return out
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
