@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--json FILE] [--only GROUP,...]``: the performance table.
+"""``python -m bench [--quick] [--json FILE] [--markdown FILE] [--only GROUP,...]``.
 
 Runs every benchmark group in one process run (the UI groups start their own children),
 prints the table of figures, targets and whether each is met, and writes it as JSON on
@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from bench.config import BenchConfig
 from bench.machine import OPENBLAS_ENV, describe, machine_info
-from bench.report import Row, format_table, write_json
+from bench.report import Row, format_markdown, format_table, write_json
 
 # Group name -> module; each module has ``run(cfg) -> list[Row]`` and degrades to rows
 # with a status when what it measures is not available.
@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short run (fewer, shorter rounds)")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON to FILE")
     parser.add_argument(
+        "--markdown", metavar="FILE", help="also write the table as Markdown to FILE"
+    )
+    parser.add_argument(
         "--only", metavar="GROUP[,GROUP]", help=f"run only these groups: {', '.join(GROUPS)}"
     )
     args = parser.parse_args(argv)
@@ -101,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         meta = {"quick": args.quick, "started": t0, "seconds": round(time.time() - t0, 1)}
         write_json(args.json, info, rows, meta)
         print(f"wrote {args.json}")
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as f:
+            f.write(describe(info) + "\n\n" + format_markdown(rows) + "\n")
+        print(f"wrote {args.markdown}")
     return 0
 
 

@@ -33,7 +33,7 @@ from bench.timing import median
 
 SCENARIO = "healthy"
 LONG_RUN = 10**7  # steps (the most --steps allows): the run never ends during a window
-PAUSE_SETTLE = 0.5  # s after pressing pause before the paused window opens
+PAUSE_SETTLE = 1.0  # s after pressing pause (the pipe's backlog drains) before the paused window
 STATUS_STEP = re.compile(r"step (\d+)/")
 JSONL_STEP = re.compile(rb'"step": ?(\d+)')
 
