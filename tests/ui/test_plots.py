@@ -84,7 +84,8 @@ async def test_dead_relu_units_are_plotted_per_layer(make_app):
         pane = app.screen.query_one(DeadUnitsPane)
         assert set(pane.drawn.lines) == {"L1", "L2", "L3"}  # the linear output has none
         _, y = pane.drawn.lines["L2"]
-        assert set(y) <= {3.0, 4.0}  # the fake's dead counts for layer 2: 3 + step % 2
+        # the fake's dead counts for layer 2 are 3 + step % 2 of its 16 units, in percent
+        assert set(y) <= {100 * 3 / 16, 100 * 4 / 16}
         assert dash.view.last("dead", 1) in (3, 4)
 
 

@@ -1,30 +1,60 @@
 """Dead ReLU units per layer over steps, or the saturated fraction for sigmoid/tanh.
 
-The design's ``dead`` is null for layers that are not ReLU-family and ``saturated``
-is null for layers that are not sigmoid/tanh, so each layer shows whichever it has.
+Both in percent on a fixed 0..100 % axis, so layers of different widths compare and
+a run where nothing is dead reads as a flat line at 0 %, not as a rescaled axis:
+``dead[i]`` is a count of units and is divided by the layer's width (``fan_out``
+from the run event); ``saturated[i]`` is already a fraction. The design's ``dead``
+is null for layers that are not ReLU-family (and for the linear output layer), and
+``saturated`` null for layers that are not sigmoid/tanh: a layer without data has
+no line and no label.
 """
 
 from __future__ import annotations
 
-from tui.panes.plotting import LAYER_COLORS, GuardedPlot, Line, envelope
+from tui.panes.plotting import LAYER_COLORS, GuardedPlot, Line, envelope, fit_title
 from tui.panes.view import RunView
 
 SATURATING = ("sigmoid", "tanh")
+PERCENT_TICKS = ([0.0, 25.0, 50.0, 75.0, 100.0], ["0%", "25%", "50%", "75%", "100%"])
+
+
+def uses_saturation(view: RunView) -> bool:
+    """Whether the hidden layers are sigmoid/tanh (saturation applies, not dead units)."""
+    acts = {str(layer.get("activation", "")) for layer in view.layers[:-1]}
+    return bool(acts) and acts <= set(SATURATING)
 
 
 class DeadUnitsPane(GuardedPlot):
     def __init__(self, **kwargs: object) -> None:
-        super().__init__("dead units per layer", **kwargs)
+        super().__init__("dead ReLU units per layer (% of width)", **kwargs)
 
     def show(self, view: RunView) -> None:
         width = max(16, self.size.width * 2)
-        acts = {str(layer.get("activation", "")) for layer in view.layers[:-1]}
-        saturating = bool(acts) and acts <= set(SATURATING)
+        saturating = uses_saturation(view)
         key = "saturated" if saturating else "dead"
         lines = []
+        percent = True
         for i, layer in enumerate(view.layers):
             s = view.history.series(key, layer=i, width=width)
-            color = LAYER_COLORS[i % len(LAYER_COLORS)]
-            lines.append(Line(str(layer["name"]), *envelope(s.steps, s.lo, s.hi), color=color))
-        title = "saturated fraction per layer" if saturating else "dead ReLU units per layer"
-        self.draw(lines, title=title, xlim=view.xlim())
+            if saturating:
+                scale = 100.0
+            elif layer.get("fan_out"):
+                scale = 100.0 / float(layer["fan_out"])
+            else:  # a foreign stream without layer widths: counts, on their own axis
+                scale, percent = 1.0, False
+            x, y = envelope(s.steps, s.lo * scale, s.hi * scale)
+            lines.append(Line(str(layer["name"]), x, y, color=LAYER_COLORS[i % len(LAYER_COLORS)]))
+        if saturating:
+            variants = ["saturated units per layer (%)", "saturated (%)"]
+        elif percent:
+            variants = [self.base_title, "dead ReLU units (% of layer)", "dead units (%)"]
+        else:
+            variants = ["dead ReLU units per layer (count)", "dead units"]
+        self.draw(
+            lines,
+            title=fit_title(variants, self.size.width - 2),
+            xlim=view.xlim(),
+            ylim=(0.0, 100.0) if percent else None,
+            yticks=PERCENT_TICKS if percent else None,
+            end_labels=True,
+        )

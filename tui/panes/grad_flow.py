@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 from rich.text import Text
 from textual.widgets import Static
 
@@ -38,6 +39,13 @@ def bar_fraction(value: float, lo: int, hi: int) -> float:
     return min(1.0, max(0.0, (math.log10(value) - lo) / (hi - lo)))
 
 
+def last_known(view: RunView, layer: int) -> float | None:
+    """The layer's latest ||dW|| that is not missing (a diverged step writes null)."""
+    s = view.history.series("grad_norm", layer=layer)
+    known = s.last[~np.isnan(s.last)]
+    return float(known[-1]) if len(known) else None
+
+
 class GradFlowPane(Static):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("gradient flow: no data yet", **kwargs)
@@ -48,15 +56,20 @@ class GradFlowPane(Static):
         names = [str(layer["name"]) for layer in view.layers]
         raw = [view.last("grad_norm", i) for i in range(len(names))]
         values = [None if v is None else float(v) for v in raw]
-        text = Text("‖dW‖ now, loss → input (log)\n", style="bold")
-        rng = decade_range([v for v in values if v is not None])
-        if rng is None and not any(v is not None for v in values):
+        head = "‖dW‖ now, loss → input (log)"
+        if all(v is None for v in values) and view.history.count:
+            # The latest step (a diverged one) has no gradient: show the last known ones.
+            values = [last_known(view, i) for i in range(len(names))]
+            head = "‖dW‖ at the last finite step (log)"
+        text = Text(head + "\n", style="bold")
+        if all(v is None for v in values):
             self.bars = []
             self.update(text + Text("no data yet", style="dim"))
             return
-        lo, hi = rng or (0, MIN_DECADES)
+        rng = decade_range([v for v in values if v is not None])
         label_w = max((len(n) for n in names), default=2)
         track = max(4, self.size.width - label_w - 12)
+        lo, hi = rng or (0, MIN_DECADES)
         self.bars = []
         for name, value in reversed(list(zip(names, values, strict=True))):
             frac = 0.0 if value is None else bar_fraction(value, lo, hi)
@@ -67,6 +80,10 @@ class GradFlowPane(Static):
             text.append("█" * n, style=style)
             text.append("·" * (track - n), style="dim")
             text.append(f" {fmt_num(value):>9}\n")
-        axis = f"1e{lo}".ljust(track) if track > 12 else ""
-        text.append(" " * (label_w + 1) + axis[: max(0, track - 5)] + f"1e{hi}", style="dim")
+        if rng is None and all(v == 0 for v in values if v is not None):
+            # No positive value: a decade axis would be made up. Say what the zeros mean.
+            text.append("no gradient reaches any layer (all ‖dW‖ = 0)", style="bold red")
+        elif rng is not None:
+            axis = f"1e{lo}".ljust(track) if track > 12 else ""
+            text.append(" " * (label_w + 1) + axis[: max(0, track - 5)] + f"1e{hi}", style="dim")
         self.update(text)

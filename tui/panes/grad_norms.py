@@ -1,12 +1,37 @@
 """Per-layer weight-gradient norm ||dW_i|| over steps, log scale, one line per layer.
 
-On a log axis a vanishing gradient shows as lines whole decades apart.
+On a log axis a vanishing gradient shows as lines whole decades apart. An exactly
+zero gradient (every unit of a layer dead) has no place on a log axis: it is drawn
+as ``x`` on a floor row labelled "0" and named in the title ("L1-L3: ‖dW‖ = 0"), since
+"no gradient reaches this layer" is the most important thing the pane can say.
+Lines are labelled at their right end (a legend of 11 layers does not fit 80x24).
 """
 
 from __future__ import annotations
 
-from tui.panes.plotting import LAYER_COLORS, GuardedPlot, Line
+from tui.panes.plotting import LAYER_COLORS, GuardedPlot, Line, fit_title
 from tui.panes.view import RunView
+
+
+def name_span(names: list[str]) -> str:
+    """'L1-L3' for a run of consecutive layers, 'L1,L3' otherwise ('' for none)."""
+    if len(names) > 2:
+        return f"{names[0]}-{names[-1]}"
+    return ",".join(names)
+
+
+def zero_layers(view: RunView) -> list[str]:
+    """Names of the layers whose latest ||dW|| is exactly 0, input side first."""
+    return [
+        str(layer["name"]) for i, layer in enumerate(view.layers) if view.last("grad_norm", i) == 0
+    ]
+
+
+def consecutive(view: RunView, names: list[str]) -> bool:
+    """Whether ``names`` are neighbouring layers (so 'L1-L3' does not hide a live L2)."""
+    all_names = [str(layer["name"]) for layer in view.layers]
+    idx = [all_names.index(n) for n in names]
+    return idx == list(range(idx[0], idx[0] + len(idx))) if idx else True
 
 
 class GradNormsPane(GuardedPlot):
@@ -22,4 +47,22 @@ class GradNormsPane(GuardedPlot):
             # The bucket maxima, not the min/max band: with a dozen noisy layers the
             # bands fill the plot, and the max still keeps every spike.
             lines.append(Line(str(layer["name"]), s.steps, s.hi, color=color))
-        self.draw(lines, log_y=True, xlim=view.xlim())
+        zero = zero_layers(view)
+        if zero:
+            span = name_span(zero) if consecutive(view, zero) else ",".join(zero)
+            variants = [
+                f"‖dW‖ per layer (log) · {span}: ‖dW‖ = 0 (no gradient)",
+                f"‖dW‖ (log) · {span}: ‖dW‖ = 0",
+                f"{span}: ‖dW‖ = 0",
+                f"{span} = 0",
+            ]
+        else:
+            variants = [self.base_title, "‖dW‖ per layer (log)", "‖dW‖ (log)"]
+        self.draw(
+            lines,
+            title=fit_title(variants, self.size.width - 2),
+            log_y=True,
+            xlim=view.xlim(),
+            zeros=True,
+            end_labels=True,
+        )

@@ -16,10 +16,11 @@ COLUMNS = ("layer", "shape", "act", "|dW|", "|W|", "upd/W", "dead/sat")
 
 
 def dead_or_saturated(view: RunView, layer: int) -> str:
-    """Dead units as a count, saturation as a percentage, '–' when neither applies."""
+    """Dead units as 'dead/width' (26/32), saturation as a percentage, '–' when neither."""
     dead = view.last("dead", layer)
     if dead is not None:
-        return fmt_num(dead)
+        width = view.layers[layer].get("fan_out") if layer < len(view.layers) else None
+        return f"{fmt_num(dead)}/{width}" if width else fmt_num(dead)
     sat = view.last("saturated", layer)
     if sat is not None:
         return f"{100.0 * float(sat):.0f}%"

@@ -1,9 +1,30 @@
-"""Loss (left axis, log-scale toggle) and accuracy (right axis, 0..1) over steps."""
+"""Loss (left axis, log-scale toggle) and accuracy (right axis, 0..1) over steps.
+
+A diverging run's loss grows by hundreds of decades before it turns non-finite; on a
+linear axis every step but the last would sit on the floor. When the finite losses
+span more than ``AUTO_LOG_DECADES`` decades the pane draws them on a log axis by
+itself and says so in the title. Non-finite steps are not drawn: the line ends at
+the last finite step.
+"""
 
 from __future__ import annotations
 
-from tui.panes.plotting import GuardedPlot, Line, envelope
+import math
+
+import numpy as np
+
+from tui.panes.plotting import GuardedPlot, Line, envelope, fit_title
 from tui.panes.view import RunView
+
+AUTO_LOG_DECADES = 4
+
+
+def decades_spanned(values: np.ndarray) -> float:
+    """log10(max / min) of the positive finite ``values`` (shape (n,)); 0 if fewer than two."""
+    good = values[np.isfinite(values) & (values > 0)]
+    if len(good) < 2:
+        return 0.0
+    return math.log10(float(good.max()) / float(good.min()))
 
 
 class LossPane(GuardedPlot):
@@ -18,5 +39,22 @@ class LossPane(GuardedPlot):
             Line("loss", *envelope(loss.steps, loss.lo, loss.hi), color="red"),
             Line("accuracy", acc.steps, acc.last, color="green", yside="right"),
         ]
-        title = "loss (log)" if view.log_y else "loss"
-        self.draw(lines, title=title, log_y=view.log_y, xlim=view.xlim(), ylim_right=(0.0, 1.0))
+        span = decades_spanned(loss.hi)
+        auto = not view.log_y and span > AUTO_LOG_DECADES
+        if view.log_y:
+            variants = ["loss (log) · accuracy (right)", "loss (log)"]
+        elif auto:
+            variants = [
+                f"loss (log: spans {span:.0f} decades) · accuracy (right)",
+                f"loss (log: {span:.0f} decades)",
+                "loss (log)",
+            ]
+        else:
+            variants = ["loss · accuracy (right, 0-1)", "loss · accuracy (right)", "loss"]
+        self.draw(
+            lines,
+            title=fit_title(variants, self.size.width - 2),
+            log_y=view.log_y or auto,
+            xlim=view.xlim(),
+            ylim_right=(0.0, 1.0),
+        )

@@ -29,6 +29,7 @@ class Line:
     y: np.ndarray
     color: str = "cyan"
     yside: str = "left"
+    marker: str = "braille"
 
 
 @dataclass
@@ -39,6 +40,13 @@ class Drawn:
     xlim: tuple[float, float] | None = None
     log_y: bool = False
     empty: bool = True
+    #: per label, the steps where the value was exactly 0 (drawn at the "0" floor of a log axis)
+    zeros: dict[str, np.ndarray] = field(default_factory=dict)
+    #: the labels written at the right end of their lines, in the order placed
+    end_labels: list[str] = field(default_factory=list)
+    title: str = ""
+    #: (ticks, labels) set on the left y axis, None when plotext chose them
+    yticks: tuple[list[float], list[str]] | None = None
 
 
 def envelope(steps: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,17 +82,73 @@ def clean_points(x: np.ndarray, y: np.ndarray, log_y: bool) -> tuple[np.ndarray,
     return x[keep], y[keep]
 
 
-def decade_ticks(plt: object, ys: list[np.ndarray]) -> None:
-    """Label a log axis at whole decades (1e-6, 1e-5...) when it spans more than one."""
+ZERO_MARKER = "x"  # exact zeros on a log axis; distinct from the braille lines without colour
+LABEL_WIDTH = 8  # characters of line labels that may share one row ("L10,L11")
+BIG = 1e5  # linear tick labels from here on are written as 1.2e+07, not in full
+
+
+def fit_title(variants: list[str] | tuple[str, ...], width: int) -> str:
+    """The first of ``variants`` (longest first) that fits ``width`` columns, else the last."""
+    for title in variants:
+        if len(title) <= width:
+            return title
+    return variants[-1]
+
+
+def decade_ticks(
+    ys: list[np.ndarray], floor: float | None = None
+) -> tuple[list[float], list[str]] | None:
+    """Whole-decade ticks (1e-6, 1e-5...) for a log axis over the positive values ``ys``.
+
+    None when the values span less than two decades (plotext's own ticks say more),
+    unless ``floor`` is given: then the floor (where zeros are drawn) is a tick "0".
+    """
     if not ys:
-        return
-    lo = math.floor(math.log10(min(float(y.min()) for y in ys)))
-    hi = math.ceil(math.log10(max(float(y.max()) for y in ys)))
-    if hi - lo < 2:
-        return  # within a decade plotext's own ticks say more
+        return ([floor], ["0"]) if floor is not None else None
+    # Only decades inside the data: plotext writes a tick outside the range on the x axis.
+    lo = math.ceil(math.log10(min(float(y.min()) for y in ys)) - 1e-9)
+    hi = math.floor(math.log10(max(float(y.max()) for y in ys)) + 1e-9)
+    if hi - lo < 1 and floor is None:
+        return None
     step = max(1, (hi - lo) // 6)  # at most about 7 labels
-    ticks = [10.0**k for k in range(lo, hi + 1, step)]
-    plt.yticks(ticks, [f"1e{k}" for k in range(lo, hi + 1, step)], yside="left")  # type: ignore[attr-defined]
+    ks = list(range(lo, hi + 1, step))
+    ticks, labels = [10.0**k for k in ks], [f"1e{k}" for k in ks]
+    if floor is not None:
+        ticks.insert(0, floor)
+        labels.insert(0, "0")
+    return ticks, labels
+
+
+def compact_ticks(ys: list[np.ndarray], rows: int) -> tuple[list[float], list[str]] | None:
+    """Linear ticks written with 3 significant digits when plotext's would be very wide."""
+    if not ys:
+        return None
+    lo = min(float(y.min()) for y in ys)
+    hi = max(float(y.max()) for y in ys)
+    if max(abs(lo), abs(hi)) < BIG or hi <= lo:
+        return None
+    n = max(2, min(5, rows // 2 + 1))
+    ticks = np.linspace(lo, hi, n).tolist()
+    return ticks, [f"{t:.3g}" for t in ticks]
+
+
+def label_order(n: int) -> list[int]:
+    """Which line labels to place first: the first, the last, then every other one."""
+    if n <= 2:
+        return list(range(n))
+    inner = list(range(2, n - 1, 2)) + list(range(1, n - 1, 2))
+    return [0, n - 1, *inner]
+
+
+def label_rows(ends: list[float], lo: float, hi: float, rows: int, log: bool) -> list[int]:
+    """The text row (0 = bottom) each line's last value ``ends[i]`` lands on."""
+    t = (lambda v: math.log10(v)) if log else (lambda v: v)
+    span = t(hi) - t(lo)
+    out = []
+    for v in ends:
+        frac = 0.5 if span <= 0 else (t(v) - t(lo)) / span
+        out.append(round(min(1.0, max(0.0, frac)) * (rows - 1)))
+    return out
 
 
 class GuardedPlot(PlotextPlot):
@@ -97,6 +161,11 @@ class GuardedPlot(PlotextPlot):
         #: the last exception plotext raised while rendering (tests assert it stays None)
         self.render_error: Exception | None = None
 
+    @property
+    def plot_rows(self) -> int:
+        """Text rows inside the frame (title, two borders and the x ticks take four)."""
+        return max(1, self.size.height - 4)
+
     def draw(
         self,
         lines: list[Line],
@@ -105,55 +174,141 @@ class GuardedPlot(PlotextPlot):
         log_y: bool = False,
         xlim: tuple[float, float] | None = None,
         hlines: tuple[tuple[float, str], ...] = (),
+        ylim: tuple[float, float] | None = None,
+        yticks: tuple[list[float], list[str]] | None = None,
         ylim_right: tuple[float, float] | None = None,
+        zeros: bool = False,
+        end_labels: bool = False,
     ) -> None:
-        """Replace the plot with ``lines``, guarded against inf, log of <= 0 and no data."""
+        """Replace the plot with ``lines``, guarded against inf, log of <= 0 and no data.
+
+        ``zeros``: on a log axis, draw exact zeros at a floor row labelled "0" (below
+        the smallest positive decade) instead of dropping them. ``end_labels``: write
+        each left-axis line's label at its last point instead of a legend. ``ylim`` /
+        ``yticks`` fix the left axis (e.g. 0..100 %).
+        """
         plt = self.plt
         plt.clear_figure()
-        plt.title(title or self.base_title)
-        drawn = Drawn(log_y=log_y)
-        left_ys: list[np.ndarray] = []
+        title = title or self.base_title
+        drawn = Drawn(log_y=log_y, title=title)
+        log_left = log_y
+        cleaned: list[tuple[Line, np.ndarray, np.ndarray, np.ndarray]] = []
         for line in lines:
             # Only the left axis can be log scale; the right one (accuracy) is linear.
-            x, y = clean_points(line.x, line.y, log_y and line.yside == "left")
+            on_log = log_y and line.yside == "left"
+            x, y = clean_points(line.x, line.y, on_log)
+            zx = np.empty(0)
+            if zeros and on_log:
+                lx, ly = np.asarray(line.x, dtype=np.float64), np.asarray(line.y, dtype=np.float64)
+                zx = lx[np.isfinite(lx) & (ly == 0.0)]
+            cleaned.append((line, x, y, zx))
+        left_ys = [y for ln, x, y, _ in cleaned if ln.yside == "left" and len(x)]
+        any_zeros = any(len(zx) for *_, zx in cleaned)
+        floor: float | None = None
+        if any_zeros:
+            if left_ys:  # one decade under the smallest positive value
+                floor = 10.0 ** (math.floor(math.log10(min(float(y.min()) for y in left_ys))) - 1)
+            else:  # nothing positive at all: a linear axis with its "0" row
+                log_left, floor = False, 0.0
+        ends: list[tuple[Line, float, float]] = []  # (line, last x, last y) for end labels
+        for line, x, y, zx in cleaned:
+            if len(zx):
+                drawn.zeros[line.label] = zx
+                plt.scatter(zx.tolist(), [floor] * len(zx), marker=ZERO_MARKER, color=line.color)
             if len(x):
                 drawn.lines[line.label] = (x, y)
-                if line.yside == "left":
-                    left_ys.append(y)
                 plt.plot(
                     x.tolist(),
                     y.tolist(),
-                    label=line.label,
+                    label=None if end_labels and line.yside == "left" else line.label,
                     color=line.color,
-                    marker="braille",
+                    marker=line.marker,
                     yside=line.yside,
                 )
-        drawn.empty = not drawn.lines
+            if end_labels and line.yside == "left" and (len(x) or len(zx)):
+                last_x = max(x[-1] if len(x) else -math.inf, zx[-1] if len(zx) else -math.inf)
+                last_y = y[-1] if len(x) and x[-1] == last_x else floor
+                ends.append((line, float(last_x), float(last_y)))  # type: ignore[arg-type]
+        drawn.empty = not drawn.lines and not drawn.zeros
         if drawn.empty:
             # No log axis here: plotext cannot scale a log axis without data.
-            plt.title(f"{title or self.base_title}: no data yet")
-        else:
-            has_left = any(ln.yside == "left" and ln.label in drawn.lines for ln in lines)
-            if log_y and has_left:
-                plt.yscale("log", yside="left")
-                decade_ticks(plt, left_ys)
-            for value, color in hlines:
-                if np.isfinite(value) and (value > 0 or not log_y):
-                    plt.hline(float(value), color=color)
-            if ylim_right is not None and any(
-                ln.yside == "right" and ln.label in drawn.lines for ln in lines
-            ):
-                plt.ylim(*ylim_right, yside="right")
-            if xlim is not None and np.isfinite(xlim).all():
-                lo, hi = float(xlim[0]), float(xlim[1])
-                if hi <= lo:  # plotext divides by the x span
-                    hi = lo + 1.0
-                drawn.xlim = (lo, hi)
-                plt.xlim(lo, hi)
-                ticks = np.unique(np.round(np.linspace(lo, hi, 5)))
-                plt.xticks(ticks.tolist(), [fmt_step(t) for t in ticks])
+            drawn.title = f"{title}: no data yet"
+            plt.title(drawn.title)
+            self.drawn = drawn
+            self.refresh()
+            return
+        plt.title(title)
+        has_left = bool(left_ys) or any_zeros
+        if log_left and has_left:
+            plt.yscale("log", yside="left")
+        if yticks is None and has_left:
+            if log_left:
+                yticks = decade_ticks(left_ys, floor)
+            elif floor is not None:  # zeros only
+                yticks = ([0.0], ["0"])
+                ylim = ylim or (0.0, 1.0)
+            else:
+                yticks = compact_ticks(left_ys, self.plot_rows)
+        if yticks is not None:
+            plt.yticks(yticks[0], yticks[1], yside="left")
+            drawn.yticks = yticks
+        if ylim is not None:
+            plt.ylim(*ylim, yside="left")
+        for value, color in hlines:
+            if np.isfinite(value) and (value > 0 or not log_left):
+                plt.hline(float(value), color=color)
+        if ylim_right is not None and any(
+            ln.yside == "right" and ln.label in drawn.lines for ln in lines
+        ):
+            plt.ylim(*ylim_right, yside="right")
+        if xlim is not None and np.isfinite(xlim).all():
+            lo, hi = float(xlim[0]), float(xlim[1])
+            if hi <= lo:  # plotext divides by the x span
+                hi = lo + 1.0
+            drawn.xlim = (lo, hi)
+            plt.xlim(lo, hi)
+            ticks = np.unique(np.round(np.linspace(lo, hi, 5)))
+            plt.xticks(ticks.tolist(), [fmt_step(t) for t in ticks])
+        if ends:
+            self._label_ends(ends, left_ys, floor, ylim, log_left, drawn)
         self.drawn = drawn
         self.refresh()
+
+    def _label_ends(
+        self,
+        ends: list[tuple[Line, float, float]],
+        left_ys: list[np.ndarray],
+        floor: float | None,
+        ylim: tuple[float, float] | None,
+        log: bool,
+        drawn: Drawn,
+    ) -> None:
+        """Write each line's label at its last point; lines ending on one row share it.
+
+        Labels on a shared row are joined ('L1,L3'), in ``label_order`` (first and last
+        layer first), up to ``LABEL_WIDTH`` characters: the rest are left out rather
+        than written over each other.
+        """
+        if ylim is not None:
+            lo, hi = ylim
+        else:
+            values = [float(y.min()) for y in left_ys] + [float(y.max()) for y in left_ys]
+            if floor is not None:
+                values.append(floor)
+            lo, hi = min(values), max(values)
+        rows = label_rows([e[2] for e in ends], lo, hi, self.plot_rows, log)
+        by_row: dict[int, list[int]] = {}
+        for i in label_order(len(ends)):
+            shared = by_row.setdefault(rows[i], [])
+            names = [ends[j][0].label for j in sorted([*shared, i])]
+            if not shared or len(",".join(names)) <= LABEL_WIDTH:
+                shared.append(i)
+        for members in by_row.values():
+            members.sort()
+            line, x, y = ends[members[0]]
+            text = ",".join(ends[j][0].label for j in members)
+            self.plt.text(text, x, y, color=line.color, alignment="right")
+            drawn.end_labels.extend(ends[j][0].label for j in members)
 
     def render(self) -> RenderResult:
         if self.size.width < 4 or self.size.height < 3:

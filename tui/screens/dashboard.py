@@ -36,8 +36,10 @@ POLL_INTERVAL = 0.05  # s; the live source sends a batch about this often
 HISTORY_CAPACITY = 2048  # buckets per series: memory is flat however long the run
 # Target speeds (steps/s) that `+` / `-` walk through; 0 (unlimited) is above the top.
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
-# Below this size the table, gradient-flow bars and lesson are hidden (see app.tcss).
+# Below this size the plots, the gradient-flow bars with the table, and the lesson do
+# not fit at once: the screen shows one of these views at a time and `v` cycles them.
 COMPACT_WIDTH, COMPACT_HEIGHT = 110, 32
+VIEWS = ("plots", "flow", "lesson")
 RATE_WINDOW = 2.0  # s of (time, step) samples the steps/s figure averages over
 
 
@@ -60,6 +62,8 @@ def slow_down(speed: float) -> float:
 class DashboardScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_pause", "pause"),
+        # Second, so the footer still shows it at 80 columns, where it is needed.
+        Binding("v", "cycle_view", "view"),
         Binding("n", "single_step", "step"),
         Binding("r", "restart", "restart"),
         Binding("f", "toggle_fix", "fix"),
@@ -95,6 +99,7 @@ class DashboardScreen(Screen[None]):
         self.lr_target: float | None = None
         self.dirty = True
         self.frames = 0  # redraws done (tests check that idle frames are skipped)
+        self.view_name = VIEWS[0]  # what a small terminal shows (see _apply_size_class)
         self._rate_samples: deque[tuple[float, int]] = deque()
 
     # -- layout ------------------------------------------------------------------------
@@ -130,9 +135,16 @@ class DashboardScreen(Screen[None]):
         self._apply_size_class()
         self.dirty = True
 
-    def _apply_size_class(self) -> None:
+    @property
+    def compact(self) -> bool:
+        """Whether the terminal is too small to show every pane at once."""
         w, h = self.app.size
-        self.set_class(w < COMPACT_WIDTH or h < COMPACT_HEIGHT, "-compact")
+        return w < COMPACT_WIDTH or h < COMPACT_HEIGHT
+
+    def _apply_size_class(self) -> None:
+        self.set_class(self.compact, "-compact")
+        for name in VIEWS:
+            self.set_class(self.view_name == name, f"-view-{name}")
 
     def on_unmount(self) -> None:
         self.close_source()
@@ -233,10 +245,13 @@ class DashboardScreen(Screen[None]):
             return
         self.dirty = False
         self.frames += 1
+        compact = self.has_class("-compact")
         with self.app.batch_update():
-            for pane in (LossPane, GradNormsPane, DeadUnitsPane, ClippingPane):
-                self.query_one(pane).show(self.view)
-            if not self.has_class("-compact"):
+            # Hidden panes are not drawn (their size is 0); `v` forces a redraw.
+            if not compact or self.view_name == "plots":
+                for pane in (LossPane, GradNormsPane, DeadUnitsPane, ClippingPane):
+                    self.query_one(pane).show(self.view)
+            if not compact or self.view_name == "flow":
                 self.query_one(GradFlowPane).show(self.view)
                 self.query_one(LayerTable).show(self.view)
             self.query_one(StatusLine).show(self.status_info())
@@ -306,6 +321,19 @@ class DashboardScreen(Screen[None]):
         self.clip_mode = CLIP_MODES[(CLIP_MODES.index(self.clip_mode) + 1) % len(CLIP_MODES)]
         self.send("clip", self.clip_mode)
         self.query_one(StatusLine).show(self.status_info())
+
+    def action_cycle_view(self) -> None:
+        """Small terminals: plots -> gradient flow + table -> lesson -> plots."""
+        if not self.compact:
+            self.notify(
+                f"Every pane is shown at this size; v switches views below "
+                f"{COMPACT_WIDTH}x{COMPACT_HEIGHT}.",
+                timeout=2,
+            )
+            return
+        self.view_name = VIEWS[(VIEWS.index(self.view_name) + 1) % len(VIEWS)]
+        self._apply_size_class()
+        self.call_after_refresh(self.redraw, True)  # after the layout gave the panes a size
 
     def action_toggle_log(self) -> None:
         self.view.log_y = not self.view.log_y

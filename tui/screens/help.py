@@ -22,16 +22,20 @@ HELP = """\
 | `+` / `-` | faster / slower (target steps per second) |
 | `[` / `]` | halve / double the learning rate, live |
 | `c` | cycle gradient clipping: none → norm → value, live |
-| `l` | log scale on the loss plot |
+| `l` | log scale on the loss plot (it turns on by itself when the loss spans many decades) |
+| `v` | small terminals (below 110x32): cycle the view: plots → gradient flow + table → lesson |
 | `s` | back to the scenario picker |
 | `ctrl+p` | command palette: start any scenario by name |
 | `?` | this help (`escape` closes it) |
 | `q` | quit |
 
 **Panes.** Loss and accuracy over steps; ‖dW‖ of every layer (log scale: a vanishing
-gradient shows as lines decades apart); gradient flow now, one bar per layer from the
-loss back to the input; dead ReLU units (or the saturated fraction for sigmoid/tanh);
-global gradient norm before clipping with the threshold; the per-layer table.
+gradient shows as lines decades apart; an exactly zero gradient as `x` on the "0"
+row, named in the title); gradient flow now, one bar per layer from the loss back to
+the input; dead ReLU units in % of each layer's width (or the saturated % for
+sigmoid/tanh); global gradient norm before clipping with the threshold; the per-layer
+table (dead units as dead/width). On a small terminal `v` shows one of these at a
+time: the plots, the gradient flow with the table, or the lesson.
 """
 
 
