@@ -32,6 +32,11 @@ from .activations import Activation, get_activation
 from .initializers import init_bias, init_weights
 
 _MAX_BUFFER_SETS = 4  # batch sizes whose buffers are kept (train batch, probe, ...)
+# Products of at most this many multiply-adds (m * fan_in * fan_out) go through a
+# contiguous copy of W.T: OpenBLAS (SkylakeX) runs them in its small-matrix kernels,
+# where the non-transposed operand is faster; above it the two cost the same and the
+# copy of a big W is not free (measured: a 256 x 256 copy takes 150 us).
+_SMALL_PRODUCT = 1 << 19
 
 
 def _storage_view(attr: str, doc: str) -> property:
@@ -109,8 +114,12 @@ class Dense:
         self.Z: np.ndarray | None = None
         self.A: np.ndarray | None = None
         self._m = -1  # batch size the current buffers are for
-        self._buffers: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self._dX = np.empty((0, self.fan_in))
+        self._buffers: dict[int, tuple] = {}
+        self._Zbuf = self._Abuf = self._dX = np.empty((0, self.fan_out))
+        self._dZbuf: np.ndarray | None = None
+        self._ones = np.empty(0)
+        self._copy_wt = False
+        self._WT = np.empty((self.fan_in, self.fan_out))  # W.T, contiguous (see forward)
 
     # W, b, dW, db are properties so that assigning one copies into the storage an
     # MLP's optimiser updates as a whole (``layer.W = W0`` keeps the views valid).
@@ -120,16 +129,24 @@ class Dense:
     db = _storage_view("_db", "``dL/db`` ``(fan_out,)`` from the latest ``backward``.")
 
     def _use_buffers(self, m: int) -> None:
-        """Point ``Z``/``A``/``dX`` at the buffers for batch size ``m`` (made on first use)."""
+        """Point the forward/backward buffers at the set for batch size ``m`` (made once).
+
+        A set is ``Z``, ``A``, ``dX``, ``dZ`` (``(m, n)`` arrays), ``ones`` ``(m,)`` for
+        the bias gradient, and whether the forward product goes through ``W.T``'s copy.
+        """
         bufs = self._buffers.get(m)
         if bufs is None:
             if len(self._buffers) >= _MAX_BUFFER_SETS:
                 self._buffers.clear()  # bounded memory with many batch sizes
             Z = np.empty((m, self.fan_out))
-            # A linear layer's A is its Z; it needs no buffer of its own.
-            A = Z if self.activation == "linear" else np.empty((m, self.fan_out))
-            bufs = self._buffers[m] = (Z, A, np.empty((m, self.fan_in)))
-        self._Zbuf, self._Abuf, self._dX = bufs
+            # A linear layer's A is its Z and its dZ its dA: no buffers of their own.
+            linear = self.activation == "linear"
+            A = Z if linear else np.empty((m, self.fan_out))
+            dZ = None if linear else np.empty((m, self.fan_out))
+            copy_wt = m * self.fan_in * self.fan_out <= _SMALL_PRODUCT
+            bufs = (Z, A, np.empty((m, self.fan_in)), dZ, np.ones(m), copy_wt)
+            self._buffers[m] = bufs
+        self._Zbuf, self._Abuf, self._dX, self._dZbuf, self._ones, self._copy_wt = bufs
         self._m = m
 
     def forward(self, X: np.ndarray) -> np.ndarray:
@@ -139,8 +156,17 @@ class Dense:
         """
         if X.shape[0] != self._m:
             self._use_buffers(X.shape[0])
-        Z = np.matmul(X, self._W.T, out=self._Zbuf)
-        Z += self._b
+        if self._copy_wt:
+            # Small products: OpenBLAS's small-matrix kernels make X @ WT with WT
+            # contiguous 1.3-1.5x faster than X @ W.T (measured: batch 64, 64 -> 64
+            # units, 14.0 vs 10.0 us; the copy is 1.7 us). W changes every step, so
+            # it is copied every time, never cached (gradcheck edits W in place).
+            WT = self._WT
+            WT[...] = self._W.T
+        else:
+            WT = self._W.T
+        Z = np.dot(X, WT, out=self._Zbuf)
+        np.add(Z, self._b, out=Z)
         self.X = X
         self.Z = Z
         self.A = A = self.activation.forward(Z, self._Abuf)
@@ -153,19 +179,25 @@ class Dense:
 
         Fills ``dW`` and ``db``; returns ``dX = dL/dX`` ``(m, fan_in)``, or ``None`` when
         ``need_dx`` is false (the first layer's input gradient is never used in
-        training, and for a wide input it costs a whole matrix product).
-        ``overwrite_dA=True`` lets the layer compute ``dZ`` in ``dA``'s memory.
+        training, and for a wide input it costs a whole matrix product). ``dA`` is
+        never modified (``overwrite_dA`` is accepted for compatibility: ``dZ`` now has
+        a buffer of its own, which lets the activations write it without a temporary).
+        The returned ``dX`` is a buffer of the layer, overwritten by the next call.
         """
         if self.X is None or self.Z is None or self.A is None:
             raise RuntimeError("backward called before forward")
+        if dA.shape[0] != self._m:
+            raise ValueError(f"dA has {dA.shape[0]} rows, the latest forward had {self._m}")
         # Linear layers pass dA through untouched, so need no buffer for dZ.
-        out = dA if overwrite_dA or self.activation == "linear" else np.empty_like(dA)
+        out = dA if self._dZbuf is None else self._dZbuf
         dZ = self.activation.backward(dA, self.Z, self.A, out)
-        np.matmul(dZ.T, self.X, out=self._dW)
-        np.add.reduce(dZ, axis=0, out=self._db)  # dZ.sum(axis=0), minus np.sum's overhead
+        np.dot(dZ.T, self.X, out=self._dW)
+        # db = dZ.sum(axis=0) as ones @ dZ: one GEMV, 2-3x faster than add.reduce
+        # on a (64, 32) array.
+        np.dot(self._ones, dZ, out=self._db)
         if not need_dx:
             return None
-        return np.matmul(dZ, self._W, out=self._dX)
+        return np.dot(dZ, self._W, out=self._dX)
 
     def __repr__(self) -> str:
         return f"Dense({self.fan_in}, {self.fan_out}, {self.activation.name!r})"
