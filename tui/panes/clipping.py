@@ -23,8 +23,7 @@ class ClippingPane(GuardedPlot):
         super().__init__("‖g‖ before clipping (log)", **kwargs)
 
     def show(self, view: RunView) -> None:
-        width = max(16, self.size.width * 2)
-        s = view.history.series("global_grad_norm", width=width)
+        s = view.series("global_grad_norm", points=self.points)
         threshold = view.last("clip_threshold")
         hlines = ((float(threshold), "red"),) if threshold is not None else ()
         parts = [self.base_title]

@@ -29,13 +29,12 @@ class DeadUnitsPane(GuardedPlot):
         super().__init__("dead ReLU units per layer (% of width)", **kwargs)
 
     def show(self, view: RunView) -> None:
-        width = max(16, self.size.width * 2)
         saturating = uses_saturation(view)
         key = "saturated" if saturating else "dead"
         lines = []
         percent = True
         for i, layer in enumerate(view.layers):
-            s = view.history.series(key, layer=i, width=width)
+            s = view.series(key, layer=i, points=self.points)
             if saturating:
                 scale = 100.0
             elif layer.get("fan_out"):

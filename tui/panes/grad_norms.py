@@ -39,10 +39,9 @@ class GradNormsPane(GuardedPlot):
         super().__init__("gradient norm per layer (log)", **kwargs)
 
     def show(self, view: RunView) -> None:
-        width = max(16, self.size.width * 2)
         lines = []
         for i, layer in enumerate(view.layers):
-            s = view.history.series("grad_norm", layer=i, width=width)
+            s = view.series("grad_norm", layer=i, points=self.points)
             color = LAYER_COLORS[i % len(LAYER_COLORS)]
             # The bucket maxima, not the min/max band: with a dozen noisy layers the
             # bands fill the plot, and the max still keeps every spike.

@@ -32,9 +32,8 @@ class LossPane(GuardedPlot):
         super().__init__("loss", **kwargs)
 
     def show(self, view: RunView) -> None:
-        width = max(16, self.size.width * 2)
-        loss = view.history.series("loss", width=width)
-        acc = view.history.series("accuracy", width=width)
+        loss = view.series("loss", points=self.points)
+        acc = view.series("accuracy", points=self.points)
         lines = [
             Line("loss", *envelope(loss.steps, loss.lo, loss.hi), color="red"),
             Line("accuracy", acc.steps, acc.last, color="green", yside="right"),

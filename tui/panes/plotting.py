@@ -162,6 +162,14 @@ class GuardedPlot(PlotextPlot):
         self.render_error: Exception | None = None
 
     @property
+    def points(self) -> int:
+        """Buckets a series is down-sampled to: two per text column (one per braille dot).
+
+        One per column leaves every other dot column of a min/max band empty (stripes).
+        """
+        return max(16, 2 * self.size.width)
+
+    @property
     def plot_rows(self) -> int:
         """Text rows inside the frame (title, two borders and the x ticks take four)."""
         return max(1, self.size.height - 4)
