@@ -16,6 +16,8 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
+from tui.panes.braille import FastLine, build, proxy_points
+
 # Colours for the per-layer lines, input side first; cycled for deep networks.
 LAYER_COLORS = ("cyan", "magenta", "green", "yellow", "blue", "red", "white", "orange")
 
@@ -160,6 +162,8 @@ class GuardedPlot(PlotextPlot):
         self.drawn = Drawn()
         #: the last exception plotext raised while rendering (tests assert it stays None)
         self.render_error: Exception | None = None
+        #: the lines of the last draw, drawn by render() after plotext's layout
+        self._lines: list[FastLine] = []
 
     @property
     def points(self) -> int:
@@ -197,6 +201,7 @@ class GuardedPlot(PlotextPlot):
         """
         plt = self.plt
         plt.clear_figure()
+        self._lines = []
         title = title or self.base_title
         drawn = Drawn(log_y=log_y, title=title)
         log_left = log_y
@@ -225,9 +230,13 @@ class GuardedPlot(PlotextPlot):
                 plt.scatter(zx.tolist(), [floor] * len(zx), marker=ZERO_MARKER, color=line.color)
             if len(x):
                 drawn.lines[line.label] = (x, y)
-                plt.plot(
-                    x.tolist(),
-                    y.tolist(),
+                # plotext lays the plot out from a few real points of the line;
+                # render() draws the whole line (tui/panes/braille.py says why).
+                proxy = proxy_points(x, y)
+                self._lines.append(FastLine(plt.monitor.signals, x.tolist(), y.tolist()))
+                plt.scatter(
+                    x[proxy].tolist(),
+                    y[proxy].tolist(),
                     label=None if end_labels and line.yside == "left" else line.label,
                     color=line.color,
                     marker=line.marker,
@@ -322,9 +331,17 @@ class GuardedPlot(PlotextPlot):
         if self.size.width < 4 or self.size.height < 3:
             return Text("")
         try:
-            result = super().render()
+            result = self._build()
         except Exception as exc:  # a plotext bug must not take the dashboard down
             self.render_error = exc
             return Text(f"{self.base_title}: cannot draw ({exc})")
         self.render_error = None
         return result
+
+    def _build(self) -> Text:
+        """``PlotextPlot.render``, with the lines drawn by ``braille.build``."""
+        plot, (w, h) = self._plot, self.size
+        plot.plotsize(w, h)
+        plot._set_size(w, h)  # see PlotextPlot.render: resizing needs both
+        plot.theme(self._get_plotext_theme_name(self.app.theme))
+        return Text.from_ansi(build(plot, self._lines))
