@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from rich.console import Console
 from rich.text import Text
 from textual_plotext.plot import Plot
 
@@ -17,7 +18,7 @@ from tui.panes.plotting import envelope
 
 
 def both(lines, *, size=(58, 14), log=False, hline=None, texts=(), xlim=None):
-    """(plotext's canvas, braille.build's canvas) for ``lines`` = [(x, y, kwargs)]."""
+    """(plotext's canvas, braille.build's) for ``lines`` = [(x, y, kwargs)], as ``styled``."""
     native, fast = Plot(), Plot()
     fast_lines = []
     for x, y, kw in lines:
@@ -36,11 +37,17 @@ def both(lines, *, size=(58, 14), log=False, hline=None, texts=(), xlim=None):
             plt.text(text, tx, ty, color=color, alignment="right")
         if xlim is not None:
             plt.xlim(*xlim)
-    return native.build(), build(fast, fast_lines)
+    return styled(Text.from_ansi(native.build())), styled(build(fast, fast_lines))
 
 
-def plain(canvas: str) -> str:
-    return Text.from_ansi(canvas).plain
+def plain(canvas: list[tuple[str, str]]) -> str:
+    return "".join(ch for ch, _ in canvas)
+
+
+def styled(text: Text) -> list[tuple[str, str]]:
+    """Every character of ``text`` with the style it is drawn in."""
+    console = Console()
+    return [(ch, str(text.get_style_at_offset(console, i))) for i, ch in enumerate(text.plain)]
 
 
 def noisy(n, seed, lo=-4.0, hi=1.0):

@@ -21,6 +21,9 @@ from typing import Any
 
 import numpy as np
 import plotext._utility as ut
+from rich.ansi import AnsiDecoder
+from rich.style import Style
+from rich.text import Text
 
 # plotext's braille character of each 2x4 dot pattern; bit (3 - row) * 2 + col is the
 # dot at col 0..1 (left, right), row 0..3 (bottom up) of the cell.
@@ -103,26 +106,64 @@ def draw_lines(monitor: Any, lines: list[FastLine]) -> None:
         py = to_dots(y, monitor.ylim[yi], 4 * height)
         cx, cy, chars = cells(*join_dots(px, py), width, height)
         color, style = monitor.color[s][0], monitor.style[s][0]
-        put = matrix.insert_element
+        # insert_element without its checks (the cells are inside the canvas)
+        marker, fullground, styles = matrix.marker, matrix.fullground, matrix.style
         at = zip((cx + cols.start).tolist(), (cy + rows.start).tolist(), chars, strict=True)
         for c, r, ch in at:
-            put(c, r, ch, color, style)
+            marker[r][c], fullground[r][c], styles[r][c] = ch, color, style
 
 
-def build(plot: Any, lines: list[FastLine]) -> str:
+def build(plot: Any, lines: list[FastLine]) -> Text:
     """plotext's ``Figure.build`` for ``plot`` with ``lines`` drawn by ``draw_lines``.
 
     ``Figure.build`` is ``_set_sizes``, ``_build_matrix`` and ``set_canvas``: the lines
     go in between, then the legend and the texts again on top of them. Returns the
-    canvas as text with ANSI colours, like ``build``.
+    canvas as rich ``Text``: what ``Text.from_ansi(build())`` gives.
     """
     plot._set_sizes()
     plot._build_matrix()
     monitor = plot.monitor
     draw_lines(monitor, lines)
     redraw_legend_and_texts(monitor)
-    monitor.matrix.set_canvas()
-    return str(monitor.matrix.get_canvas())
+    return canvas_text(monitor.matrix)
+
+
+_STYLES: dict[tuple[Any, Any, Any], Style | None] = {}
+
+
+def _style(colors: tuple[Any, Any, Any]) -> Style | None:
+    """The rich style of a cell's plotext (fullground, style, background), cached."""
+    if colors not in _STYLES:
+        ansi = ut.colors_to_ansi(*colors)
+        spans = AnsiDecoder().decode_line(ansi + "x").spans if ansi else []
+        _STYLES[colors] = spans[0].style if spans else None  # type: ignore[assignment]
+    return _STYLES[colors]
+
+
+def canvas_text(matrix: Any) -> Text:
+    """``Text.from_ansi(matrix.set_canvas())`` without writing and parsing ANSI codes.
+
+    One span per run of cells with the same colours, rows top first (plotext's row 0
+    is the bottom one), each ended by a newline as in plotext's canvas.
+    """
+    text = Text()
+    append = text.append
+    for r in reversed(matrix.Rows):
+        markers, fg, st, bg = (
+            matrix.marker[r],
+            matrix.fullground[r],
+            matrix.style[r],
+            matrix.background[r],
+        )
+        start, key = 0, (fg[0], st[0], bg[0])
+        for c in range(1, len(markers)):
+            here = (fg[c], st[c], bg[c])
+            if here != key:
+                append("".join(markers[start:c]), _style(key))
+                start, key = c, here
+        append("".join(markers[start:]), _style(key))
+        append("\n")
+    return text
 
 
 def redraw_legend_and_texts(monitor: Any) -> None:

@@ -344,4 +344,4 @@ class GuardedPlot(PlotextPlot):
         plot.plotsize(w, h)
         plot._set_size(w, h)  # see PlotextPlot.render: resizing needs both
         plot.theme(self._get_plotext_theme_name(self.app.theme))
-        return Text.from_ansi(build(plot, self._lines))
+        return build(plot, self._lines)
