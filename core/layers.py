@@ -165,7 +165,9 @@ class Dense:
             WT[...] = self._W.T
         else:
             WT = self._W.T
-        Z = np.dot(X, WT, out=self._Zbuf)
+        # ndarray.dot, not np.dot: the method skips NumPy's __array_function__
+        # dispatch, 0.25 us a call, four calls a layer per step.
+        Z = X.dot(WT, out=self._Zbuf)
         np.add(Z, self._b, out=Z)
         self.X = X
         self.Z = Z
@@ -191,13 +193,13 @@ class Dense:
         # Linear layers pass dA through untouched, so need no buffer for dZ.
         out = dA if self._dZbuf is None else self._dZbuf
         dZ = self.activation.backward(dA, self.Z, self.A, out)
-        np.dot(dZ.T, self.X, out=self._dW)
+        dZ.T.dot(self.X, out=self._dW)
         # db = dZ.sum(axis=0) as ones @ dZ: one GEMV, 2-3x faster than add.reduce
         # on a (64, 32) array.
-        np.dot(self._ones, dZ, out=self._db)
+        self._ones.dot(dZ, out=self._db)
         if not need_dx:
             return None
-        return np.dot(dZ, self._W, out=self._dX)
+        return dZ.dot(self._W, out=self._dX)
 
     def __repr__(self) -> str:
         return f"Dense({self.fan_in}, {self.fan_out}, {self.activation.name!r})"
