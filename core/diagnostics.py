@@ -15,6 +15,7 @@ data set being probed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -59,3 +60,79 @@ def saturated_fraction(A: np.ndarray, activation: str) -> float:
 def layer_norms(arrays: Sequence[np.ndarray]) -> list[float]:
     """``[||a|| for a in arrays]``, Euclidean / Frobenius, as floats."""
     return [norm(a) for a in arrays]
+
+
+def _buffer(a: np.ndarray) -> object:
+    """The object owning ``a``'s memory (the end of its ``.base`` chain)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a if a.base is None else a.base
+
+
+# vecdot's own overhead is about three dots' (1.2 us against 0.3-0.45 us a dot).
+_MIN_GROUP = 3
+
+
+class SquaredNorms:
+    """``[a . a for a in arrays]`` for a fixed list of 1-D float64 views, called every step.
+
+    One BLAS dot per array costs about 0.3-0.5 us of call overhead each, which for 11
+    layers (33 arrays a step) was most of the per-step statistics. Runs of consecutive
+    arrays of the same length at the same spacing in memory (the equal hidden layers
+    of one flat parameter vector, views of one buffer) are read as one strided
+    ``(k, n)`` view instead, and
+    ``np.vecdot`` gives their ``k`` squared norms in one call (9 arrays of 1024: 2.0 us
+    against 4.2). Values overflow to ``inf`` like the dots they replace.
+    """
+
+    def __init__(self, arrays: Sequence[np.ndarray]) -> None:
+        self.n = len(arrays)
+        self._arrays = list(arrays)  # kept alive: the strided views read their memory
+        self._ops: list[tuple[bool, np.ndarray]] = []  # (is a strided group, view)
+        i = 0
+        while i < len(arrays):
+            a = arrays[i]
+            j, step = i + 1, None
+            if a.ndim == 1 and a.strides == (a.itemsize,):
+                start = a.__array_interface__["data"][0]
+                while j < len(arrays) and arrays[j].shape == a.shape:
+                    b = arrays[j]
+                    gap = b.__array_interface__["data"][0] - start - (j - i - 1) * (step or 0)
+                    if (
+                        _buffer(b) is not _buffer(a)  # a view across allocations: never
+                        or b.strides != a.strides
+                        or gap <= 0
+                        or (step is not None and gap != step)
+                    ):
+                        break
+                    step = gap
+                    j += 1
+            if j - i >= _MIN_GROUP and step is not None:
+                group = np.lib.stride_tricks.as_strided(
+                    a, shape=(j - i, a.size), strides=(step, a.itemsize), writeable=False
+                )
+                self._ops.append((True, group))
+            else:
+                j = i + 1
+                self._ops.append((False, a))
+            i = j
+        # No group: a list comprehension, without the loop's branches.
+        self._plain = None if any(g for g, _ in self._ops) else [a for _, a in self._ops]
+
+    def __call__(self) -> list[float]:
+        """The ``n`` squared norms, in the order of the arrays given."""
+        if self._plain is not None:
+            return [a.dot(a) for a in self._plain]
+        out: list[float] = []
+        for grouped, a in self._ops:
+            if grouped:
+                out += np.vecdot(a, a).tolist()
+            else:
+                out.append(a.dot(a))
+        return out
+
+    def norms(self) -> list[float]:
+        """The ``n`` Euclidean norms (square roots of ``self()``), as Python floats."""
+        if self._plain is not None:
+            return [math.sqrt(a.dot(a)) for a in self._plain]
+        return [math.sqrt(x) for x in self()]

@@ -25,13 +25,12 @@ from core.clipping import clip_by_value
 from core.clipping import global_norm as global_grad_norm
 from core.config import CLIP_MODES, Scenario
 from core.datasets import make_dataset
-from core.diagnostics import dead_units, saturated_fraction
+from core.diagnostics import SATURATING, SquaredNorms, dead_units, saturated_fraction
 from core.events import StepEvent
 from core.losses import get_loss, n_outputs, predict, targets_for
 from core.mlp import MLP
 from core.optim import make_optimizer
 
-_SATURATING = ("sigmoid", "tanh")
 # Seeds of the independent random streams drawn from ``scenario.seed``: the network
 # and the data take the seed itself (as their own modules document), the minibatch
 # order gets a stream of its own so that changing the batch size leaves the weights alone.
@@ -84,20 +83,36 @@ class Trainer:
         self._Xb = np.empty((self._batch, self.X.shape[1]))
         self._Yb = np.empty((self._batch, self.Y.shape[1]))
 
-        # Flat vectors and the segment starts of [W0, b0, W1, b1, ...] in them. The
-        # per-layer statistics square three flat vectors into the rows of one scratch
-        # array (gradient, update, weights) and sum every segment in ONE reduceat.
+        # The per-layer statistics read each array once with a BLAS dot, right after
+        # backward or the update wrote it, and write nothing (diagnostics.SquaredNorms:
+        # equal hidden layers in one call). Squaring the flat vectors into a scratch
+        # array and summing its segments with one reduceat cost twice as much in the
+        # step (measured in place: 3 layers of 64, 7.6 us against 3-4).
         self._params = self.net.params()
         self._grads = self.net.grads()
-        sizes_flat = [a.size for a in self._params]
-        self._seg = np.cumsum([0, *sizes_flat[:-1]])
         n_flat = self._params.flat.size
-        self._sq = np.empty((3, n_flat))
-        # Weights before the update, for optimisers whose step is not just lr * g.
+        self._seg = np.cumsum([0, *[a.size for a in self._params][:-1]])  # array starts
+        self._scratch = np.empty(n_flat)
+        flat_g = [a.reshape(-1) for a in self._grads]  # dW0, db0, dW1, db1, ...
+        self._gw_sq = SquaredNorms(flat_g[0::2])  # ||dW_i||^2
+        self._gb_sq = SquaredNorms(flat_g[1::2])  # ||db_i||^2
+        self._w_sq = SquaredNorms([a.reshape(-1) for a in self._params[0::2]])  # ||W_i||^2
+        # The update p_new - p_old, for optimisers whose step is not just lr * g.
         self._prev = np.empty(n_flat) if self.opt.name != "sgd" else None
+        self._u_sq = SquaredNorms(
+            [
+                self._scratch[i : i + a.size]
+                for i, a in zip(self._seg[0::2], flat_g[0::2], strict=True)
+            ]
+        )
         self._n_layers = len(self.net.layers)
         self._w_norm = self._segment_norms(self._params.flat)[0::2].tolist()  # ||W_i||
+        self._probe_every = scenario.train.probe_every
         self._ones = np.ones(len(self.y))  # column sums of the probe's activations
+        hidden = list(enumerate(self.net.layers))[:-1]
+        self._relu_layers = [i for i, lay in hidden if lay.activation.name == "relu"]
+        self._leaky_layers = [i for i, lay in hidden if lay.activation.name == "leaky_relu"]
+        self._sat_layers = [i for i, lay in hidden if lay.activation.name in SATURATING]
 
         # Latest full-data probe, repeated between probes.
         self._accuracy: float | None = None
@@ -182,7 +197,7 @@ class Trainer:
         Robust to overflow: if the squares overflow although the entries are finite,
         the entries are divided by the largest one first.
         """
-        sq = self._sq[0]
+        sq = self._scratch
         np.multiply(flat, flat, out=sq)
         norms = np.sqrt(np.add.reduceat(sq, self._seg))
         if not np.isfinite(norms).all():
@@ -207,17 +222,20 @@ class Trainer:
         Xb, Yb = self._next_batch()
         loss, dlogits = self._loss_fn(self.net.forward(Xb), Yb)
         self.net.backward(dlogits, need_dx=False)
-        g, p, sq = self._grads.flat, self._params.flat, self._sq
+        g, p = self._grads.flat, self._params.flat
 
-        global_norm = math.sqrt(float(np.dot(g, g)))
-        g_norms: list[float] | None = None  # per array, when the squares overflow
+        global_norm = math.sqrt(float(g.dot(g)))
+        g_norms: list[float] | None = None  # [||dW0||, ||db0||, ...] if squares overflow
         if not math.isfinite(global_norm):  # NaN/inf in g, or finite squares overflowing
             global_norm = global_grad_norm(self._grads)
             if diag and math.isfinite(global_norm):
                 g_norms = self._segment_norms(g).tolist()
         finite = math.isfinite(loss) and math.isfinite(global_norm)
-        if diag:
-            np.multiply(g, g, out=sq[0])  # before clipping changes g
+        if diag:  # before clipping changes g
+            gw_norms = self._gw_sq.norms()
+            gb_norms = self._gb_sq.norms()
+            if g_norms is not None:
+                gw_norms, gb_norms = g_norms[0::2], g_norms[1::2]
 
         n = self._n_layers
         clipped, clipped_values, scale = False, [0] * n, 1.0
@@ -239,14 +257,9 @@ class Trainer:
         elif diag and self._prev is not None:
             np.copyto(self._prev, p)
             self.opt.step(self._params, self._grads)
-            np.subtract(p, self._prev, out=sq[1])  # the update, exactly
-            np.multiply(sq[1], sq[1], out=sq[1])
+            np.subtract(p, self._prev, out=self._scratch)  # the update, exactly
         else:
             self.opt.step(self._params, self._grads)
-            # sgd's update is lr * g (after clipping): from g's squares, or, when value
-            # clipping changed g elementwise, from the clipped g's squares.
-            if diag and clipped and self.clip_mode == "value":
-                np.multiply(g, g, out=sq[1])
         if not self.finished and step >= self.scenario.steps:
             self.finished, self.end_reason = True, "completed"
         if not diag:
@@ -256,32 +269,28 @@ class Trainer:
 
         update_ratio: list[float | None] = [None] * n
         if finite:
-            np.multiply(p, p, out=sq[2])
-            if self._prev is None and not (clipped and self.clip_mode == "value"):
-                g_sq, w_sq = np.add.reduceat(sq[::2], self._seg, axis=1).tolist()
-                u_sq = [(scale * scale) * x for x in g_sq]
-            else:
-                g_sq, u_sq, w_sq = np.add.reduceat(sq, self._seg, axis=1).tolist()
-            lr2 = lr * lr if self._prev is None else 1.0
+            if self._prev is not None:  # ||p_new - p_old||
+                u_norms, c = self._u_sq.norms(), 1.0
+            elif clipped and self.clip_mode == "value":  # sgd: lr * ||clipped g||
+                u_norms, c = self._gw_sq.norms(), lr
+            else:  # sgd: lr * scale * ||g||, no pass of its own
+                u_norms, c = gw_norms, lr * scale
             w_before = self._w_norm
-            self._w_norm = [math.sqrt(x) for x in w_sq[0::2]]
+            self._w_norm = self._w_sq.norms()
             update_ratio = [
-                _ratio(math.sqrt(lr2 * u), w) for u, w in zip(u_sq[0::2], w_before, strict=True)
+                c * u / w if w > 0 else _ratio(c * u, w)
+                for u, w in zip(u_norms, w_before, strict=True)
             ]
-        else:
-            g_sq = np.add.reduceat(sq[0], self._seg).tolist()
-        if g_norms is None:
-            g_norms = [math.sqrt(x) for x in g_sq]
 
-        if step == 1 or self.finished or step % self.scenario.train.probe_every == 0:
+        if step == 1 or self.finished or step % self._probe_every == 0:
             self.probe()
         return StepEvent(
             step=step,
             loss=loss,
             accuracy=self._accuracy,
             lr=lr,
-            grad_norm=g_norms[0::2],
-            bias_grad_norm=g_norms[1::2],
+            grad_norm=gw_norms,
+            bias_grad_norm=gb_norms,
             weight_norm=list(self._w_norm),
             update_ratio=update_ratio,
             dead=list(self._dead),
@@ -298,22 +307,26 @@ class Trainer:
         """Full-data forward pass: accuracy, dead ReLU units and saturation per layer.
 
         ``dead[i]`` / ``saturated[i]`` are ``None`` for layers they do not apply to (the
-        output layer, and hidden layers of another activation).
+        output layer, and hidden layers of another activation). Exact, on all of the
+        data: its cost is the forward pass's products (about 2.5 training steps for the
+        built-ins), which is why it runs every ``probe_every`` steps, not every step.
+        (Tried: the data in chunks of 128 rows, for OpenBLAS's small-matrix kernels and
+        the L2 cache: within 2% in the step, so not kept.)
         """
+        layers = self.net.layers
         with np.errstate(all="ignore"):
             logits = self.net.forward(self.X)
-            self._accuracy = float(np.mean(predict(self.loss_name, logits) == self.y))
-            last = self._n_layers - 1
-            for i, layer in enumerate(self.net.layers):
-                name = layer.activation.name
-                if i < last and name == "relu":
-                    # A = max(Z, 0) >= 0, so a unit is dead exactly when its column of A
-                    # sums to 0 (NaN sums are not 0, as in dead_units): one BLAS call.
-                    self._dead[i] = int(np.count_nonzero(self._ones @ layer.A == 0.0))
-                elif i < last and name == "leaky_relu":
-                    self._dead[i] = int(dead_units(layer.Z))
-                if i < last and name in _SATURATING:
-                    self._saturated[i] = float(saturated_fraction(layer.A, name))
+            hits = np.count_nonzero(predict(self.loss_name, logits) == self.y)
+            self._accuracy = hits / len(self.y)
+            for i in self._relu_layers:
+                # A = max(Z, 0) >= 0, so a unit is dead exactly when its column of A
+                # sums to 0 (NaN sums are not 0, as in dead_units): one GEMV, 5 times
+                # faster than Z.max(axis=0) on 512 x 64, and no boolean matrix.
+                self._dead[i] = int(np.count_nonzero(self._ones.dot(layers[i].A) == 0.0))
+            for i in self._leaky_layers:
+                self._dead[i] = dead_units(layers[i].Z)
+            for i in self._sat_layers:
+                self._saturated[i] = saturated_fraction(layers[i].A, layers[i].activation.name)
 
 
 def _ratio(update: float, weight: float) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.diagnostics import dead_units, layer_norms, saturated_fraction
+from core.diagnostics import SquaredNorms, dead_units, layer_norms, saturated_fraction
 from core.mlp import MLP
 
 
@@ -65,3 +65,25 @@ def test_saturation_is_undefined_for_relu():
 def test_layer_norms():
     arrays = [np.array([[3.0, 4.0]]), np.array([1.0, 2.0, 2.0]), np.zeros(3)]
     assert layer_norms(arrays) == pytest.approx([5.0, 3.0, 0.0], rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    "sizes", [[2, 32, 32, 32, 32, 1], [2, 64, 64, 1], [3, 4, 4, 4, 4, 2], [2, 5, 1]]
+)
+def test_squared_norms_of_a_networks_arrays_match_brute_force(sizes):
+    # Equal hidden layers are read as one strided view: each array must still get its own.
+    net = MLP(sizes, bias_init="normal", seed=4)
+    params = net.params()
+    for arrays in (params[0::2], params[1::2], list(params)):
+        flat = [a.reshape(-1) for a in arrays]
+        want = [float(np.sum(a.astype(np.float64) ** 2)) for a in arrays]
+        np.testing.assert_allclose(SquaredNorms(flat)(), want, rtol=1e-13)
+        np.testing.assert_allclose(SquaredNorms(flat).norms(), np.sqrt(want), rtol=1e-13)
+
+
+def test_squared_norms_of_unrelated_arrays_match_brute_force():
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(n) for n in (7, 7, 7, 7, 3)]  # same length, not one buffer
+    arrays.append(rng.standard_normal(20)[::2])  # not contiguous
+    want = [float(np.sum(a**2)) for a in arrays]
+    np.testing.assert_allclose(SquaredNorms(arrays)(), want, rtol=1e-13)
