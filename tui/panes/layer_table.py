@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import DataTable
+from textual.color import Color
+from textual.content import Content
+from textual.widgets import Static
 
 from tui.panes.view import RunView, fmt_num
 
@@ -50,18 +52,44 @@ def layer_rows(view: RunView) -> list[tuple[str, ...]]:
     return rows
 
 
-class LayerTable(DataTable[Any]):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(cursor_type="none", zebra_stripes=True, **kwargs)
-        self.rows_shown: list[tuple[str, ...]] = []
+def table_content(rows: list[tuple[str, ...]], dark: bool, header_bg: str = "$panel") -> Content:
+    """The header and ``rows`` laid out as DataTable lays them out, zebra-striped.
 
-    def on_mount(self) -> None:
-        self.add_columns(*COLUMNS)
+    Each column is as wide as its widest cell, with one space of padding each side;
+    the header is bold on ``header_bg``, every other row (the first, third...) shaded
+    as DataTable shades its even rows (darker on a dark theme, lighter on a light one).
+    """
+    widths = [max(len(r[i]) for r in [COLUMNS, *rows]) for i in range(len(COLUMNS))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "".join(f" {c:<{w}} " for c, w in zip(cells, widths, strict=True))
+
+    stripe = "on $surface-darken-1 40%" if dark else "on $surface-lighten-1 50%"
+    parts: list[tuple[str, str]] = [(line(COLUMNS), f"bold $foreground on {header_bg}")]
+    for i, row in enumerate(rows):
+        parts.append(("\n", ""))
+        parts.append((line(row), stripe if i % 2 == 0 else ""))
+    return Content.assemble(*parts)
+
+
+class LayerTable(Static):
+    """The per-layer table as one text block: DataTable re-laid out and re-rendered
+    every cell on each update (~4 ms a frame at full speed), this is one Content."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(table_content([], dark=True), **kwargs)
+        self.rows_shown: list[tuple[str, ...]] = []
 
     def show(self, view: RunView) -> None:
         rows = layer_rows(view)
         if rows == self.rows_shown:
             return
-        self.clear()
-        self.add_rows(rows)
+        self.update(table_content(rows, self.app.current_theme.dark, self._header_bg()))
         self.rows_shown = rows
+
+    def _header_bg(self) -> str:
+        """``$panel`` tinted 5% towards ``$foreground``: with the widget's own tint (app.tcss)
+        the header looks as DataTable's focused header did (tinted twice)."""
+        v = self.app.theme_variables
+        tint = Color.parse(v["foreground"]).with_alpha(0.05)
+        return Color.parse(v["panel"]).tint(tint).hex

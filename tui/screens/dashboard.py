@@ -112,7 +112,8 @@ class DashboardScreen(Screen[None]):
             yield ClippingPane(id="clipping")
         with Horizontal(id="bottom"):
             yield GradFlowPane(id="flow")
-            yield LayerTable(id="table")
+            with VerticalScroll(id="table"):  # 11 layers overflow the 80x24 flow view
+                yield LayerTable(id="layer-table")
             with VerticalScroll(id="lesson"):
                 yield Markdown(self._lesson_markdown(), id="lesson-text")
         yield Footer(compact=True)
