@@ -16,7 +16,7 @@ follows back); ``backward(dA)`` turns ``dL/dA`` into
 ``dW`` and ``db`` are sums over the batch: the loss already divided its ``dlogits``
 by ``m``, so they are the gradients of the batch-mean loss.
 
-Speed notes. ``Z``, ``A`` and ``dX`` live in buffers the layer owns, one set per
+Speed notes. ``Z``, ``A``, ``dZ`` and ``dX`` live in buffers the layer owns, one set per
 batch size seen (training batches and the full-data probe), so a step allocates
 almost nothing; the next ``forward`` with the same batch size overwrites them (copy
 what you want to keep). ``W``, ``b``, ``dW`` and ``db`` may be views into flat

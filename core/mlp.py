@@ -128,12 +128,9 @@ class MLP:
         """
         layers = self.layers
         dA = np.asarray(dlogits, dtype=np.float64)
-        last = len(layers) - 1
-        for k in range(last, 0, -1):
-            # Below the output layer dA is the buffer the layer above wrote dX into:
-            # ours to overwrite with dZ.
-            dA = layers[k].backward(dA, need_dx=True, overwrite_dA=k != last)
-        return layers[0].backward(dA, need_dx=need_dx, overwrite_dA=last != 0)
+        for k in range(len(layers) - 1, 0, -1):
+            dA = layers[k].backward(dA)  # each layer's dZ and dX have buffers of their own
+        return layers[0].backward(dA, need_dx=need_dx)
 
     def params(self) -> ParamList:
         """``[W0, b0, W1, b1, ...]``: the live parameter arrays (views; ``.flat`` has all)."""
