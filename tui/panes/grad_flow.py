@@ -51,6 +51,7 @@ class GradFlowPane(Static):
         super().__init__("gradient flow: no data yet", **kwargs)
         #: (layer name, value, fraction of the track) per row, top (loss side) first
         self.bars: list[tuple[str, float | None, float]] = []
+        self._lines = -1  # newlines in the text shown (see _show)
 
     def show(self, view: RunView) -> None:
         names = [str(layer["name"]) for layer in view.layers]
@@ -64,7 +65,7 @@ class GradFlowPane(Static):
         text = Text(head + "\n", style="bold")
         if all(v is None for v in values):
             self.bars = []
-            self.update(text + Text("no data yet", style="dim"))
+            self._show(text + Text("no data yet", style="dim"))
             return
         rng = decade_range([v for v in values if v is not None])
         label_w = max((len(n) for n in names), default=2)
@@ -86,4 +87,12 @@ class GradFlowPane(Static):
         elif rng is not None:
             axis = f"1e{lo}".ljust(track) if track > 12 else ""
             text.append(" " * (label_w + 1) + axis[: max(0, track - 5)] + f"1e{hi}", style="dim")
-        self.update(text)
+        self._show(text)
+
+    def _show(self, text: Text) -> None:
+        """Show ``text``; a layout pass only when its line count changes (the pane's
+        width is the layout's; its height follows the lines in the small flow view),
+        since a layout repaints the panes around it too."""
+        lines = text.plain.count("\n")
+        self.update(text, layout=lines != self._lines)
+        self._lines = lines

@@ -52,14 +52,23 @@ def layer_rows(view: RunView) -> list[tuple[str, ...]]:
     return rows
 
 
-def table_content(rows: list[tuple[str, ...]], dark: bool, header_bg: str = "$panel") -> Content:
+def column_widths(rows: list[tuple[str, ...]], at_least: list[int] | None = None) -> list[int]:
+    """Each column's widest cell (header included), and no less than ``at_least``."""
+    widths = [max(len(r[i]) for r in [COLUMNS, *rows]) for i in range(len(COLUMNS))]
+    if at_least is not None:
+        widths = [max(w, m) for w, m in zip(widths, at_least, strict=True)]
+    return widths
+
+
+def table_content(
+    rows: list[tuple[str, ...]], widths: list[int], dark: bool, header_bg: str = "$panel"
+) -> Content:
     """The header and ``rows`` laid out as DataTable lays them out, zebra-striped.
 
-    Each column is as wide as its widest cell, with one space of padding each side;
+    Columns are ``widths`` wide (``column_widths``), with one space of padding each side;
     the header is bold on ``header_bg``, every other row (the first, third...) shaded
     as DataTable shades its even rows (darker on a dark theme, lighter on a light one).
     """
-    widths = [max(len(r[i]) for r in [COLUMNS, *rows]) for i in range(len(COLUMNS))]
 
     def line(cells: tuple[str, ...]) -> str:
         return "".join(f" {c:<{w}} " for c, w in zip(cells, widths, strict=True))
@@ -77,15 +86,23 @@ class LayerTable(Static):
     every cell on each update (~4 ms a frame at full speed), this is one Content."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(table_content([], dark=True), **kwargs)
+        super().__init__(table_content([], column_widths([]), dark=True), **kwargs)
         self.rows_shown: list[tuple[str, ...]] = []
+        self._widths: list[int] | None = None  # column widths: they only grow, per run
 
     def show(self, view: RunView) -> None:
         rows = layer_rows(view)
         if rows == self.rows_shown:
             return
-        self.update(table_content(rows, self.app.current_theme.dark, self._header_bg()))
-        self.rows_shown = rows
+        # Columns only widen while the layers stay the same (as DataTable's did): a
+        # table that changed width with every value would need a layout pass a frame,
+        # and a layout repaints the panes beside it too (about 4 KB more a frame).
+        same_layers = [r[:3] for r in rows] == [r[:3] for r in self.rows_shown]
+        widths = column_widths(rows, self._widths if same_layers else None)
+        layout = widths != self._widths or len(rows) != len(self.rows_shown)
+        dark = self.app.current_theme.dark
+        self.update(table_content(rows, widths, dark, self._header_bg()), layout=layout)
+        self.rows_shown, self._widths = rows, widths
 
     def _header_bg(self) -> str:
         """``$panel`` tinted 5% towards ``$foreground``: with the widget's own tint (app.tcss)
