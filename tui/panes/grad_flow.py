@@ -51,7 +51,8 @@ class GradFlowPane(Static):
         super().__init__("gradient flow: no data yet", **kwargs)
         #: (layer name, value, fraction of the track) per row, top (loss side) first
         self.bars: list[tuple[str, float | None, float]] = []
-        self._lines = -1  # newlines in the text shown (see _show)
+        self._text: Text | None = None  # the text shown (see _show)
+        self._lines = -1  # its newlines
 
     def show(self, view: RunView) -> None:
         names = [str(layer["name"]) for layer in view.layers]
@@ -90,9 +91,14 @@ class GradFlowPane(Static):
         self._show(text)
 
     def _show(self, text: Text) -> None:
-        """Show ``text``; a layout pass only when its line count changes (the pane's
-        width is the layout's; its height follows the lines in the small flow view),
-        since a layout repaints the panes around it too."""
+        """Show ``text`` if it changed.
+
+        A layout pass only when its line count changes (the width is the layout's; the
+        height follows the lines in the small flow view): a layout repaints the panes
+        around it too.
+        """
+        if text == self._text:
+            return  # nothing changed: no repaint, no bytes to the terminal
         lines = text.plain.count("\n")
         self.update(text, layout=lines != self._lines)
-        self._lines = lines
+        self._text, self._lines = text, lines

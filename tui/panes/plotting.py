@@ -162,6 +162,8 @@ class GuardedPlot(PlotextPlot):
         self.drawn = Drawn()
         #: the last exception plotext raised while rendering (tests assert it stays None)
         self.render_error: Exception | None = None
+        #: what the dashboard last drew this plot from (its data, size and theme)
+        self.shown_key: object = None
         #: the lines of the last draw, drawn by render() after plotext's layout
         self._lines: list[FastLine] = []
 

@@ -65,6 +65,15 @@ class RunView:
             s = replace(s, steps=steps)
         return s
 
+    def state_key(self) -> tuple[object, ...]:
+        """Changes whenever what a pane draws from this view may have changed.
+
+        The history's count and step range and the latest event object (a new run, a
+        reset or a new step changes one of them), the run event and the log toggle.
+        """
+        h = self.history
+        return (h.count, h.first_step, h.last_step, id(h.last), id(self.run), self.log_y)
+
     def last(self, key: str, layer: int | None = None) -> Any:
         """The value of ``key`` (of ``layer``) in the latest step event, None if absent."""
         ev = self.history.last

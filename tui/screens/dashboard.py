@@ -250,8 +250,13 @@ class DashboardScreen(Screen[None]):
         with self.app.batch_update():
             # Hidden panes are not drawn (their size is 0); `v` forces a redraw.
             if not compact or self.view_name == "plots":
-                for pane in (LossPane, GradNormsPane, DeadUnitsPane, ClippingPane):
-                    self.query_one(pane).show(self.view)
+                key = self.view.state_key()
+                for kind in (LossPane, GradNormsPane, DeadUnitsPane, ClippingPane):
+                    pane = self.query_one(kind)
+                    # A plot is only built again when its data or its size changed.
+                    if (key, pane.size, self.app.theme) != pane.shown_key:
+                        pane.show(self.view)
+                        pane.shown_key = (key, pane.size, self.app.theme)
             if not compact or self.view_name == "flow":
                 self.query_one(GradFlowPane).show(self.view)
                 self.query_one(LayerTable).show(self.view)
