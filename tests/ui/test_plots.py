@@ -96,3 +96,25 @@ async def test_a_crashed_source_shows_an_error_and_the_ui_stays_up(make_app):
         assert "error: child crashed: boom" in screen_text(app)
         await pilot.press("l", "question_mark", "escape")
         assert app.is_running
+
+
+async def test_clip_threshold_stays_on_screen_when_every_norm_is_far_above_it(make_app):
+    # the exploding fix: the norm is ~500 on every step and the threshold is 1, two and
+    # a half decades below every point; the line and the count must still be visible
+    def step(s: int) -> dict:
+        ev = fake_step(s, 4, 0.1, "norm", 1.0)
+        ev.update(global_grad_norm=500.0 + s, clipped=True, clip_steps=s)
+        return ev
+
+    for size in ((120, 40), (80, 24)):
+        app, _ = make_app(step_fn=step)
+        async with app.run_test(size=size) as pilot:
+            await pump(pilot, 3)
+            pane = app.screen.query_one(ClippingPane)
+            if not pane.display or pane.size.width == 0:
+                continue  # hidden in this view; the other size covers it
+            ticks, labels = pane.drawn.yticks  # type: ignore[misc]
+            assert min(ticks) <= 1.0 and "1e0" in labels  # the axis reaches the threshold
+            assert len(pane.drawn.title) <= pane.size.width - 2  # plotext drops a longer one
+            assert "clip" in pane.drawn.title and "(100.0%)" in pane.drawn.title
+            assert pane.drawn.title in screen_text(app)

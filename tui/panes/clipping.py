@@ -6,7 +6,7 @@ straight from the latest step event (``clip_steps`` and ``step``).
 
 from __future__ import annotations
 
-from tui.panes.plotting import GuardedPlot, Line, envelope
+from tui.panes.plotting import GuardedPlot, Line, envelope, fit_title
 from tui.panes.view import RunView, fmt_num
 
 
@@ -26,15 +26,18 @@ class ClippingPane(GuardedPlot):
         s = view.series("global_grad_norm", points=self.points)
         threshold = view.last("clip_threshold")
         hlines = ((float(threshold), "red"),) if threshold is not None else ()
-        parts = [self.base_title]
-        if threshold is not None:
-            parts.append(f"threshold {fmt_num(threshold)}")
         summary = clip_summary(view)
-        if summary:
-            parts.append(summary)
+        t = f"threshold {fmt_num(threshold)}" if threshold is not None else "clipping off"
+        # Longest first: a too-long title is dropped by plotext, so shorten it to fit.
+        variants = [
+            " · ".join(p for p in (self.base_title, t, summary) if p),
+            " · ".join(p for p in ("‖g‖ pre-clip (log)", t, summary) if p),
+            " · ".join(p for p in ("‖g‖ (log)", t.replace("threshold ", "t="), summary) if p),
+            " · ".join(p for p in ("‖g‖", summary.replace("clipped ", "clip ")) if p),
+        ]
         self.draw(
             [Line("‖g‖", *envelope(s.steps, s.lo, s.hi), color="yellow")],
-            title=" · ".join(parts),
+            title=fit_title(variants, self.size.width - 2),
             log_y=True,
             xlim=view.xlim(),
             hlines=hlines,

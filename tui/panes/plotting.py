@@ -257,6 +257,17 @@ class GuardedPlot(PlotextPlot):
             self.refresh()
             return
         plt.title(title)
+        # A threshold line (the clip threshold) must stay on screen when every value is
+        # far above or below it: that gap is what the clipping pane is there to show.
+        hline_lim: tuple[float, float] | None = None
+        hvals = [float(v) for v, _ in hlines if np.isfinite(v) and (v > 0 or not log_left)]
+        if hvals and left_ys and ylim is None:
+            left_ys = [*left_ys, np.asarray(hvals)]
+            lo = min(float(y.min()) for y in left_ys)
+            hi = max(float(y.max()) for y in left_ys)
+            if hi > lo:
+                # plotext takes a log axis's limits as exponents
+                hline_lim = (math.log10(lo), math.log10(hi)) if log_left else (lo, hi)
         has_left = bool(left_ys) or any_zeros
         if log_left and has_left:
             plt.yscale("log", yside="left")
@@ -273,6 +284,8 @@ class GuardedPlot(PlotextPlot):
             drawn.yticks = yticks
         if ylim is not None:
             plt.ylim(*ylim, yside="left")
+        elif hline_lim is not None:
+            plt.ylim(*hline_lim, yside="left")
         for value, color in hlines:
             if np.isfinite(value) and (value > 0 or not log_left):
                 plt.hline(float(value), color=color)
