@@ -21,6 +21,8 @@ An ``Activation`` is also the string of its name (``get_activation("relu") ==
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from .config import ACTIVATIONS
@@ -106,8 +108,10 @@ class ReLU(Activation):
 class LeakyReLU(Activation):
     """``f(z) = z`` if ``z > 0`` else ``slope * z``: a dead-looking unit still learns."""
 
+    slope: float
+
     def __new__(cls, name: str, slope: float = LEAKY_SLOPE) -> LeakyReLU:
-        self = super().__new__(cls, name)
+        self = cast("LeakyReLU", super().__new__(cls, name))
         self.slope = slope
         return self
 

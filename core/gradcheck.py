@@ -21,6 +21,7 @@ you whether that can happen for your inputs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -113,4 +114,4 @@ def min_abs_preactivation(net: MLP, X: np.ndarray) -> float:
     """Smallest ``|Z|`` over the hidden layers for inputs ``X`` (how close to a kink)."""
     net.forward(np.asarray(X, dtype=np.float64))
     hidden = net.layers[:-1]
-    return min((float(np.abs(layer.Z).min()) for layer in hidden), default=np.inf)
+    return min((float(np.abs(cast(np.ndarray, layer.Z)).min()) for layer in hidden), default=np.inf)

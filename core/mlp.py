@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import pairwise
+from typing import cast
 
 import numpy as np
 
@@ -129,7 +130,8 @@ class MLP:
         layers = self.layers
         dA = np.asarray(dlogits, dtype=np.float64)
         for k in range(len(layers) - 1, 0, -1):
-            dA = layers[k].backward(dA)  # each layer's dZ and dX have buffers of their own
+            # each layer's dZ and dX have buffers of their own; need_dx defaults to True
+            dA = cast(np.ndarray, layers[k].backward(dA))
         return layers[0].backward(dA, need_dx=need_dx)
 
     def params(self) -> ParamList:

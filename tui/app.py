@@ -127,10 +127,11 @@ class BpTuiApp(App[int]):
 
     def reload_scenario(self, scenario: Scenario, *, fix: bool) -> Scenario:
         """``scenario`` loaded again with its ``[fix]`` merged in (or not)."""
-        loader = self.loader
-        if loader is None:
-            from scenarios import load as loader
-        return loader(scenario_ref(scenario), fix=fix, seed=self.seed, steps=self.steps)
+        if self.loader is not None:
+            return self.loader(scenario_ref(scenario), fix=fix, seed=self.seed, steps=self.steps)
+        from scenarios import load
+
+        return load(scenario_ref(scenario), fix=fix, seed=self.seed, steps=self.steps)
 
     def close_sources(self) -> None:
         """End the running source (and its child process); safe to call twice."""

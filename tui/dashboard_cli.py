@@ -19,6 +19,7 @@ from tui.errors import EXIT_USAGE, PROG, CliError, error_line
 
 if TYPE_CHECKING:
     from tui.app import BpTuiApp
+    from tui.sources.base import EventSource
 
 
 class _Parser(argparse.ArgumentParser):
@@ -111,11 +112,13 @@ def run_dashboard(argv: list[str]) -> int:
     from tui.app import BpTuiApp
     from tui.sources.live import LiveSource
 
-    factory = LiveSource
+    factory: Callable[[Scenario], EventSource] = LiveSource
     if args.record:  # each run shown (also after r or f) is recorded, replacing the last
         from tui.sources.record import RecordingSource
 
-        factory = lambda s: RecordingSource(LiveSource(s), args.record)  # noqa: E731
+        def factory(s: Scenario) -> EventSource:
+            return RecordingSource(LiveSource(s), args.record)
+
     app = BpTuiApp(
         factory,
         picker,

@@ -21,7 +21,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -255,8 +255,10 @@ def summary(
     if last["finite"]:
         lines.append(f"final loss:   {_num(last['loss'])}")
     else:
-        where = f", last finite {_num(last_finite['loss'])} at step {last_finite['step']}"
-        lines.append(f"final loss:   {_num(last['loss'])}{where if last_finite else ''}")
+        where = ""
+        if last_finite is not None:  # None when the very first step was non-finite
+            where = f", last finite {_num(last_finite['loss'])} at step {last_finite['step']}"
+        lines.append(f"final loss:   {_num(last['loss'])}{where}")
     lines.append(f"accuracy:     {_num(last.get('accuracy'), '.3f')} (full data set, last probe)")
     threshold = last.get("clip_threshold")
     clip = scenario.train.clip
@@ -301,7 +303,7 @@ def summary(
     return "\n".join(lines) + "\n"
 
 
-def _table(rows: list[tuple[str, ...]]) -> list[str]:
+def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
     """Rows as aligned text columns (the first row is the header)."""
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
     return [

@@ -66,6 +66,15 @@ def test_status_line_fits_80_columns_and_keeps_the_important_items(name):
         assert "lr 0.0123" in full and "clip value" in full  # 80 columns keep every run item
 
 
+@pytest.mark.parametrize("name", list(STATES))
+def test_status_line_before_layout_is_the_full_form(name):
+    # a StatusLine renders with width None before Textual has given it a size
+    info = STATES[name]
+    plain = status_text(info, None).plain
+    assert plain.strip().startswith(info.state)
+    assert "123456/1000000" in plain and info.detail in plain
+
+
 async def test_diverged_status_line_is_whole_at_80_columns(make_app):
     app, _ = make_app(diverge_at=7)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -226,3 +226,20 @@ def test_headless_commands_do_not_load_textual() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
     assert result.returncode == 0, result.stderr
+
+
+def test_summary_of_a_run_whose_first_step_is_already_non_finite():
+    # a run can diverge at step 1 (no finite step at all): the summary says so, no crash
+    from core.trainer import Trainer
+    from scenarios import load
+    from tui.headless import summary
+
+    scenario = load("exploding", steps=3)
+    trainer = Trainer(scenario)
+    step = trainer.step().to_dict()
+    step.update(loss=float("nan"), finite=False)
+    text = summary(
+        scenario, trainer.run_event(), step, step, None, {"step": 1, "reason": "diverged"}
+    )
+    assert "diverged at step 1" in text
+    assert "final loss:   nan" in text and "last finite" not in text

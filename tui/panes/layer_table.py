@@ -31,7 +31,7 @@ def dead_or_saturated(view: RunView, layer: int) -> str:
 
 def layer_rows(view: RunView) -> list[tuple[str, ...]]:
     """The table's rows, input side first, as the strings shown."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for i, layer in enumerate(view.layers):
         shape = (
             f"{layer['fan_out']}×{layer['fan_in']}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.text import Text
@@ -17,6 +18,9 @@ from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
 from tui.panes.braille import FastLine, build, proxy_points
+
+if TYPE_CHECKING:
+    from tui.panes.view import RunView
 
 # Colours for the per-layer lines, input side first; cycled for deep networks.
 LAYER_COLORS = ("cyan", "magenta", "green", "yellow", "blue", "red", "white", "orange")
@@ -166,6 +170,10 @@ class GuardedPlot(PlotextPlot):
         self.shown_key: object = None
         #: the lines of the last draw, drawn by render() after plotext's layout
         self._lines: list[FastLine] = []
+
+    def show(self, view: RunView) -> None:
+        """Draw this pane from ``view`` (each pane says what it plots)."""
+        raise NotImplementedError
 
     @property
     def points(self) -> int:

@@ -107,7 +107,7 @@ def _render(state: str, items: list[str], sep: str) -> Text:
 def status_text(info: StatusInfo, width: int | None = None) -> Text:
     """The status line, fitted into ``width`` columns (None: the full form)."""
     if width is None:
-        state, items = next(_forms(info))
+        state, items = next(_forms(info, len(info.detail)))  # the fullest form, detail whole
         return _render(state, items, " │ ")
     # Room the detail may keep: what the state, scenario and step count leave.
     base = _render(short_state(info.state), [info.scenario, f"step {info.step}/{info.total}"], "")

@@ -20,7 +20,10 @@ class EventSource(Protocol):
     ``status`` is ``"running"``, ``"paused"``, ``"ended"`` or ``"error: <message>"``.
     """
 
-    status: str
+    @property
+    def status(self) -> str:
+        """What the source is doing; read-only for the app."""
+        ...
 
     def start(self) -> None:
         """Begin producing events (e.g. start the child process)."""
