@@ -15,7 +15,6 @@ data set being probed.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -83,12 +82,23 @@ class SquaredNorms:
     ``(k, n)`` view instead, and
     ``np.vecdot`` gives their ``k`` squared norms in one call (9 arrays of 1024: 2.0 us
     against 4.2). Values overflow to ``inf`` like the dots they replace.
+
+    Every dot writes its result into ``self.out`` ``(n,)`` (a 0-d view of it as the
+    dot's ``out``), and one ``np.sqrt(...).tolist()`` gives the norms: no NumPy scalar
+    per array and no ``math.sqrt`` per float (9 arrays of 64-4096: 4.0 us against 5.2).
+    The same BLAS dot computes each value, so the results are the same bits.
     """
 
-    def __init__(self, arrays: Sequence[np.ndarray]) -> None:
+    def __init__(self, arrays: Sequence[np.ndarray], out: np.ndarray | None = None) -> None:
+        """``out``: where to write the squares, a float64 ``(n,)`` array (or a view of a
+        bigger buffer, so that one ``np.sqrt`` serves several of these); default new."""
         self.n = len(arrays)
+        self.out = np.empty(self.n) if out is None else out  # the latest squared norms
+        if self.out.shape != (self.n,) or self.out.dtype != np.float64:
+            raise ValueError(f"out must be float64 of shape ({self.n},), found {self.out.shape}")
         self._arrays = list(arrays)  # kept alive: the strided views read their memory
-        self._ops: list[tuple[bool, np.ndarray]] = []  # (is a strided group, view)
+        self._dots: list[tuple[np.ndarray, np.ndarray]] = []  # (a, 0-d view of out)
+        self._groups: list[tuple[np.ndarray, np.ndarray]] = []  # ((k, n) view, out[i:j])
         i = 0
         while i < len(arrays):
             a = arrays[i]
@@ -111,28 +121,24 @@ class SquaredNorms:
                 group = np.lib.stride_tricks.as_strided(
                     a, shape=(j - i, a.size), strides=(step, a.itemsize), writeable=False
                 )
-                self._ops.append((True, group))
+                self._groups.append((group, self.out[i:j]))
             else:
                 j = i + 1
-                self._ops.append((False, a))
+                self._dots.append((a, self.out[i:j].reshape(())))
             i = j
-        # No group: a list comprehension, without the loop's branches.
-        self._plain = None if any(g for g, _ in self._ops) else [a for _, a in self._ops]
+
+    def fill(self) -> np.ndarray:
+        """Compute the ``n`` squared norms into ``self.out`` ``(n,)`` and return it."""
+        for a, o in self._dots:
+            a.dot(a, o)
+        for g, o in self._groups:
+            np.vecdot(g, g, out=o)
+        return self.out
 
     def __call__(self) -> list[float]:
         """The ``n`` squared norms, in the order of the arrays given."""
-        if self._plain is not None:
-            return [a.dot(a) for a in self._plain]
-        out: list[float] = []
-        for grouped, a in self._ops:
-            if grouped:
-                out += np.vecdot(a, a).tolist()
-            else:
-                out.append(a.dot(a))
-        return out
+        return self.fill().tolist()
 
     def norms(self) -> list[float]:
         """The ``n`` Euclidean norms (square roots of ``self()``), as Python floats."""
-        if self._plain is not None:
-            return [math.sqrt(a.dot(a)) for a in self._plain]
-        return [math.sqrt(x) for x in self()]
+        return np.sqrt(self.fill()).tolist()
