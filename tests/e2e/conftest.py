@@ -91,6 +91,11 @@ def marked_processes(marker: str) -> dict[int, str]:
     return found
 
 
+def tmux_dir() -> str:
+    """Where tmux keeps its sockets: $TMUX_TMPDIR (or /tmp)/tmux-UID."""
+    return os.path.join(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.getuid()}")
+
+
 class TmuxPane:
     """One detached tmux server with one pane running a marked bare bash."""
 
@@ -130,9 +135,20 @@ class TmuxPane:
         return out.stdout.strip()
 
     def kill_server(self) -> None:
+        socket_path = self.run("display-message", "-p", "#{socket_path}") if self.alive() else ""
         subprocess.run(
             [self.tmux, "-L", self.socket, "kill-server"], capture_output=True, timeout=10
         )
+        # tmux leaves the socket file of a server that ended with its last pane; one per
+        # test would pile up in /tmp/tmux-UID
+        for path in (socket_path, os.path.join(tmux_dir(), self.socket)):
+            if path:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+
+    def alive(self) -> bool:
+        probe = [self.tmux, "-L", self.socket, "has-session"]
+        return subprocess.run(probe, capture_output=True, timeout=10).returncode == 0
 
     # -- the screen -------------------------------------------------------------
     def lines(self) -> list[str]:
