@@ -174,16 +174,14 @@ class Dense:
         self.A = A = self.activation.forward(Z, self._Abuf)
         return A
 
-    def backward(
-        self, dA: np.ndarray, need_dx: bool = True, overwrite_dA: bool = False
-    ) -> np.ndarray | None:
+    def backward(self, dA: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
         """Backprop ``dA = dL/dA`` ``(m, fan_out)`` through the layer of the latest ``forward``.
 
         Fills ``dW`` and ``db``; returns ``dX = dL/dX`` ``(m, fan_in)``, or ``None`` when
         ``need_dx`` is false (the first layer's input gradient is never used in
         training, and for a wide input it costs a whole matrix product). ``dA`` is
-        never modified (``overwrite_dA`` is accepted for compatibility: ``dZ`` now has
-        a buffer of its own, which lets the activations write it without a temporary).
+        never modified: ``dZ`` has a buffer of its own, which lets the activations
+        write it without a temporary.
         The returned ``dX`` is a buffer of the layer, overwritten by the next call.
         """
         if self.X is None or self.Z is None or self.A is None:
