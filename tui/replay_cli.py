@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config import Scenario
-from core.stream import StreamContents, StreamError, StreamParser
+from core.stream import StreamError, StreamParser
 from tui.dashboard_cli import _Parser, _positive
 from tui.errors import EXIT_USAGE, CliError, error_line
 from tui.sources.replay_index import StreamIndex, index_stream
@@ -76,11 +76,10 @@ def _non_negative(text: str) -> float:
 
 
 def replay_app(
-    path: str, contents: StreamIndex | StreamContents, *, speed: float | None, fps: float = 6.0
+    path: str, index: StreamIndex | None = None, *, speed: float | None, fps: float = 6.0
 ):
-    """The app that replays the recording at ``path``, given its ``index_stream`` (or, as
-    before, its ``read_stream`` contents: the file is then indexed again and the steps in
-    ``contents`` are not used); tests drive it with Pilot."""
+    """The app that replays the recording at ``path``, given its ``index_stream`` (made
+    here when the caller has none); tests drive it with Pilot."""
     from tui.app import BpTuiApp
     from tui.screens.recorded import ReplayScreen
     from tui.sources.replay import DEFAULT_SPEED, ReplaySource
@@ -88,7 +87,8 @@ def replay_app(
     class ReplayApp(BpTuiApp):
         dashboard_class = ReplayScreen
 
-    index = contents if isinstance(contents, StreamIndex) else index_stream(path)
+    if index is None:
+        index = index_stream(path)
     scenario = recorded_scenario(path, index.run, index.last_step, "Replay of")
     scenario = scenario.with_(summary=KEYS)
     rate = DEFAULT_SPEED if speed is None else speed
@@ -101,8 +101,9 @@ def replay_app(
     )
 
 
-def watch_app(path: str, *, fps: float = 6.0):
-    """The app that follows the file at ``path``."""
+def watch_app(path: str, *, fps: float = 6.0, head: StreamParser | None = None):
+    """The app that follows the file at ``path``; ``head``: its first MiB parsed, when the
+    caller has read it already (``_head``)."""
     from tui.app import BpTuiApp
     from tui.screens.recorded import RecordedScreen
     from tui.sources.follow import FollowSource
@@ -110,7 +111,9 @@ def watch_app(path: str, *, fps: float = 6.0):
     class WatchApp(BpTuiApp):
         dashboard_class = RecordedScreen
 
-    scenario = recorded_scenario(path, _head(path).run, 0, "Watching")
+    if head is None:
+        head = _head(path)
+    scenario = recorded_scenario(path, head.run, 0, "Watching")
     return WatchApp(lambda _s: FollowSource(path), [scenario], initial=scenario, fps=fps)
 
 
@@ -153,4 +156,4 @@ def run_watch(argv: list[str]) -> int:
         return EXIT_USAGE
     from tui.dashboard_cli import run_app
 
-    return run_app(watch_app(args.file, fps=args.fps))
+    return run_app(watch_app(args.file, fps=args.fps, head=head))

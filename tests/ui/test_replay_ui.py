@@ -87,7 +87,7 @@ async def test_record_then_replay_shows_the_same_run(tmp_path: Path) -> None:
     assert contents.error is None
     assert_same_events(contents.all_events(), expected)
 
-    replay = replay_app(str(path), contents, speed=0)
+    replay = replay_app(str(path), index_stream(path), speed=0)
     async with replay.run_test(size=SIZE) as pilot:
         dash = await run_until(pilot, lambda d: d.end is not None)
         assert dash.history.count == live_count
@@ -129,7 +129,7 @@ def _write(path: Path, steps: int, *, garbage_after: int | None = None) -> None:
 async def test_damaged_recording_shows_every_valid_step_and_the_fault(tmp_path: Path) -> None:
     path = tmp_path / "damaged.jsonl"
     _write(path, 40, garbage_after=25)  # the bad line is line 27
-    app = replay_app(str(path), read_stream(path), speed=0)
+    app = replay_app(str(path), index_stream(path), speed=0)
     async with app.run_test(size=SIZE) as pilot:
         dash = await run_until(pilot, lambda d: d.source.status.startswith("error"))
         assert dash.history.count == 25 and dash.view.last("step") == 25
@@ -144,7 +144,6 @@ async def test_damaged_recording_shows_every_valid_step_and_the_fault(tmp_path: 
 async def test_seek_keys_move_through_the_recording(tmp_path: Path) -> None:
     path = tmp_path / "run.jsonl"
     _write(path, 200)
-    # the index, as `bp-tui replay` passes it (the other tests pass read_stream's contents)
     app = replay_app(str(path), index_stream(path), speed=1)  # slow: the keys do the moving
     async with app.run_test(size=SIZE) as pilot:
         dash = await run_until(pilot, lambda d: d.history.count >= 0)
@@ -204,7 +203,7 @@ async def test_torch_example_stream_replays_in_the_dashboard(tmp_path: Path) -> 
     per_layer = np.hypot(first["grad_norm"], first["bias_grad_norm"])
     assert first["global_grad_norm"] == pytest.approx(float(np.sqrt((per_layer**2).sum())))
     assert first["dead"][-1] is None and all(d >= 0 for d in first["dead"][:-1])
-    app = replay_app(str(path), contents, speed=0)
+    app = replay_app(str(path), index_stream(path), speed=0)
     async with app.run_test(size=SIZE) as pilot:
         dash = await run_until(pilot, lambda d: d.end is not None)
         assert dash.history.count == 60

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from core.stream import StreamContents, StreamError
+from core.stream import StreamError
 from tui.sources.replay_index import StepReader, StreamIndex, index_stream
 
 DEFAULT_SPEED = 100.0  # training steps/s: a 1500-step scenario replays in 15 s
@@ -44,8 +44,7 @@ class ReplaySource:
     (or, should the file change under the replay, the error that stopped it).
 
     ``index``: the file's ``StreamIndex`` when the caller made it already (``bp-tui
-    replay`` does, to refuse a file with nothing to show). ``contents`` is accepted for
-    backward compatibility only: its events are not used, the file is indexed instead.
+    replay`` does, to refuse a file with nothing to show).
     """
 
     def __init__(
@@ -53,13 +52,11 @@ class ReplaySource:
         path: str | os.PathLike[str],
         *,
         speed: float = DEFAULT_SPEED,
-        contents: StreamContents | None = None,
         index: StreamIndex | None = None,
         clock: Callable[[], float] = time.monotonic,
         max_batch: int = 20_000,
         max_bytes: int = 1 << 18,
     ) -> None:
-        del contents  # holds every step in memory: what the index is there to avoid
         self.path = str(path)
         # training steps (the recorded step numbers) per second; 0 = as fast as the UI
         # takes them. A run logged every 10th step shows speed/10 events per second.
