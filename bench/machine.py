@@ -90,10 +90,5 @@ def trainer_blas(sizes: Sequence[int]) -> Iterator[int]:
 
     Yields the thread count in force, so a yardstick can be given the same.
     """
-    before = blas.threads()
-    blas.limit_for_network(sizes)
-    try:
-        yield blas_threads()
-    finally:
-        if before is not None:
-            blas.set_threads(before)
+    with blas.limited_for_network(sizes) as n:
+        yield n or 1

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from itertools import pairwise
 from typing import Any
 
@@ -111,3 +112,19 @@ def limit_for_network(sizes: Sequence[int]) -> bool:
     if weights >= SMALL_NETWORK_WEIGHTS:
         return False
     return set_threads(1)
+
+
+@contextmanager
+def limited_for_network(sizes: Sequence[int]) -> Iterator[int | None]:
+    """``limit_for_network(sizes)`` for the ``with`` block, the old count restored after.
+
+    For code that trains a network inside a process doing other work (tests, the
+    benchmarks); yields the thread count in force in the block (None: unknown).
+    """
+    before = threads()
+    limit_for_network(sizes)
+    try:
+        yield threads()
+    finally:
+        if before is not None:
+            set_threads(before)

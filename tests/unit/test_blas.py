@@ -41,3 +41,12 @@ def test_small_network_gets_one_thread_big_one_keeps_its_own(restore_threads) ->
 def test_info_names_the_kernel() -> None:
     info = blas.info()
     assert info["api"] == "openblas" and info["kernel"] not in ("", "?")
+
+
+def test_limited_for_network_restores_the_count_after_the_block(restore_threads) -> None:
+    blas.set_threads(2)
+    with blas.limited_for_network([2, 64, 64, 1]) as inside:
+        assert inside == blas.threads() == 1
+    assert blas.threads() == 2
+    with blas.limited_for_network([784, 1024, 1024, 10]) as inside:
+        assert inside == 2  # a big network keeps its threads

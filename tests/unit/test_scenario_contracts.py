@@ -58,14 +58,9 @@ def run(name: str, fix: bool, seed: int | None) -> Run:
     events = []
     # One BLAS thread, as `bp-tui run` and the dashboard's trainer use for these tiny
     # networks (core/blas.py): several times faster on a busy 2-core machine.
-    threads = blas.threads()
-    blas.limit_for_network(trainer.net.sizes)
-    try:
+    with blas.limited_for_network(trainer.net.sizes):
         while not trainer.finished:
             events.append(trainer.step().to_dict())
-    finally:
-        if threads is not None:
-            blas.set_threads(threads)
     return Run(scenario, trainer, events)
 
 
