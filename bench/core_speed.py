@@ -28,8 +28,8 @@ from bench.timing import interleave
 from bench.torch_step import make_torch_step, set_torch_threads, torch_available
 
 if TYPE_CHECKING:
-    from core.config import Scenario
-    from core.trainer import Trainer
+    from bp_tui.core.config import Scenario
+    from bp_tui.core.trainer import Trainer
 
 TORCH_TARGET = 3.0
 BOUND_TARGET = 1.25
@@ -37,7 +37,7 @@ BOUND_TARGET = 1.25
 
 def scenario_names() -> list[str]:
     """The built-in scenarios, in the loader's order."""
-    import scenarios
+    from bp_tui import scenarios
 
     return [info.name for info in scenarios.list_builtin()]
 
@@ -54,8 +54,9 @@ def load_scenario(name: str, *, tiny: bool = False) -> tuple[Scenario, str]:
     dozen steps would time the set-up instead of the step. ``note`` says so.
     ``tiny`` (the smoke test) also shrinks the data set.
     """
-    import scenarios
-    from core.trainer import Trainer
+    from bp_tui.core.trainer import Trainer
+
+    from bp_tui import scenarios
 
     def get(fix: bool) -> Scenario:
         sc = scenarios.load(name, fix=fix).with_(steps=10**9)
@@ -79,7 +80,7 @@ def trainer_step(sc: Scenario, *, diagnostics: bool) -> tuple[Callable[[], objec
 
     A run that still diverges is restarted from its initial weights.
     """
-    from core.trainer import Trainer
+    from bp_tui.core.trainer import Trainer
 
     box = [Trainer(sc, diagnostics=diagnostics)]
 
@@ -155,9 +156,9 @@ def large_step(
     Synthetic data: ``X (batch, sizes[0])`` standard normal, labels uniform over
     ``sizes[-1]`` classes, softmax cross-entropy, SGD lr 0.01.
     """
-    from core.losses import get_loss, targets_for
-    from core.mlp import MLP
-    from core.optim import make_optimizer
+    from bp_tui.core.losses import get_loss, targets_for
+    from bp_tui.core.mlp import MLP
+    from bp_tui.core.optim import make_optimizer
 
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((batch, sizes[0]))

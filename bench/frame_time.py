@@ -16,6 +16,7 @@ Figure ``frame/ms``: median of the timed frames. Target: at most 40 ms.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -54,8 +55,9 @@ class ScriptedSource:
 
 def real_events(steps: int, tiny: bool) -> tuple[Any, list[dict[str, Any]]]:
     """``(scenario, [run event, step events...])`` from a real training run."""
-    import scenarios
-    from core.trainer import Trainer
+    from bp_tui.core.trainer import Trainer
+
+    from bp_tui import scenarios
 
     sc = scenarios.load(SCENARIO).with_(steps=10**7)
     tr = Trainer(sc)
@@ -65,7 +67,7 @@ def real_events(steps: int, tiny: bool) -> tuple[Any, list[dict[str, Any]]]:
 
 
 async def _time_frames(cfg: BenchConfig) -> tuple[list[float], int]:
-    from tui.app import BpTuiApp
+    from bp_tui.tui.app import BpTuiApp
 
     history = 200 if cfg.tiny else HISTORY_STEPS
     per_frame = 20 if cfg.tiny else FRAME_STEPS
@@ -115,7 +117,7 @@ def _full_render(app: Any, screen: Any) -> Callable[[], int]:
 def run(cfg: BenchConfig) -> list[Row]:
     figure = "frame: all panes updated + full screen render, 120x40"
     try:
-        import tui.app  # noqa: F401
+        importlib.import_module("bp_tui.tui.app")
     except ImportError as exc:
         return [unavailable("frame/ms", figure, "ms", "<=", TARGET_MS, f"app not available: {exc}")]
     times, frame_bytes = asyncio.run(_time_frames(cfg))

@@ -15,8 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-
-from core import blas
+from bp_tui.core import blas
 
 # Set on some machines because older OpenBLAS builds crash on their CPUs; they slow a
 # current NumPy, so ``python -m bench`` re-executes itself without them (see __main__).

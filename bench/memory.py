@@ -18,7 +18,7 @@ import time
 from bench.config import BenchConfig
 from bench.pty_app import PtyApp, child_pids, rss_mb, strip_ansi
 from bench.report import Row, unavailable
-from bench.ui_pty import STATUS_STEP, app_available, bp_tui
+from bench.ui_pty import STATUS_STEP, app_available, bp_tui_exe
 
 TARGET_MB = 20.0
 TINY_SCENARIO = """\
@@ -79,7 +79,7 @@ def run(cfg: BenchConfig) -> list[Row]:
     why = app_available()
     if why:
         return [unavailable("memory/growth", figure, "MB", "<=", TARGET_MB, why)]
-    exe = bp_tui()
+    exe = bp_tui_exe()
     assert exe is not None
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "soak.toml")

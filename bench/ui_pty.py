@@ -18,6 +18,7 @@ Figures
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
@@ -38,7 +39,7 @@ STATUS_STEP = re.compile(r"step (\d+)/")
 JSONL_STEP = re.compile(rb'"step": ?(\d+)')
 
 
-def bp_tui() -> str | None:
+def bp_tui_exe() -> str | None:
     """The installed ``bp-tui`` next to this Python, else on PATH."""
     here = os.path.join(os.path.dirname(sys.executable), "bp-tui")
     return here if os.access(here, os.X_OK) else shutil.which("bp-tui")
@@ -46,10 +47,10 @@ def bp_tui() -> str | None:
 
 def app_available() -> str:
     """ "" if the dashboard can run here, else why not."""
-    if bp_tui() is None:
+    if bp_tui_exe() is None:
         return "bp-tui not installed"
     try:
-        import tui.dashboard_cli  # noqa: F401
+        importlib.import_module("bp_tui.tui.dashboard_cli")
     except ImportError as exc:
         return f"dashboard not available: {exc}"
     return ""
@@ -83,7 +84,7 @@ def rate(samples: list[tuple[float, int]]) -> float:
 
 def run_dashboard(window: float, warmup: float, *, paused_window: float = 0.0) -> DashboardWindow:
     """One dashboard run: first frame, then a window at full speed, then one paused."""
-    exe = bp_tui()
+    exe = bp_tui_exe()
     assert exe is not None
     app = PtyApp([exe, SCENARIO, "--steps", str(LONG_RUN)]).start()
     try:
@@ -117,7 +118,7 @@ def run_dashboard(window: float, warmup: float, *, paused_window: float = 0.0) -
 
 def run_headless(window: float, warmup: float) -> float:
     """Steps/s of ``bp-tui run SCENARIO --jsonl`` over ``window`` s after ``warmup`` s."""
-    exe = bp_tui()
+    exe = bp_tui_exe()
     assert exe is not None
     proc = subprocess.Popen(
         [exe, "run", SCENARIO, "--steps", str(LONG_RUN), "--jsonl"],
@@ -223,7 +224,7 @@ def run(cfg: BenchConfig) -> list[Row]:
 
 def first_frame_only() -> float:
     """Seconds to the first frame with data, in a launch that quits at once after."""
-    exe = bp_tui()
+    exe = bp_tui_exe()
     assert exe is not None
     app = PtyApp([exe, SCENARIO, "--steps", str(LONG_RUN)]).start()
     try:

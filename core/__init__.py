@@ -4,7 +4,7 @@ Imports NumPy only (never textual, rich or plotext), so any program can train,
 record or analyse a run without the dashboard. The pieces, in the order a step uses
 them::
 
-    from core import MLP, get_loss, make_optimizer, make_dataset, targets_for
+    from bp_tui.core import MLP, get_loss, make_optimizer, make_dataset, targets_for
     X, y = make_dataset(DataConfig(kind="moons"), seed=0)
     net = MLP([2, 16, 16, 1], activation="relu", init="he", seed=0)
     loss, dlogits = get_loss("bce")(net.forward(X), targets_for("bce", y, 2))
@@ -33,7 +33,7 @@ from .losses import get_loss, n_outputs, predict, targets_for
 from .mlp import MLP
 from .optim import make_optimizer
 
-# Loaded on first access, so ``import core`` stays as light as the numerics.
+# Loaded on first access, so ``import bp_tui.core`` stays as light as the numerics.
 _LAZY = {
     "Trainer": "trainer",
     "StepEvent": "events",
@@ -47,7 +47,7 @@ _LAZY = {
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'core' has no attribute {name!r}")
+        raise AttributeError(f"module 'bp_tui.core' has no attribute {name!r}")
     return getattr(importlib.import_module(f".{module}", __name__), name)
 
 

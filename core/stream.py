@@ -2,7 +2,7 @@
 
 Writing, from any training loop (PyTorch, JAX, NumPy...)::
 
-    from core.stream import EventWriter
+    from bp_tui.core.stream import EventWriter
 
     layers = [("fc1", 784, 256), ("fc2", 256, 10)]  # or just names: ["fc1", "fc2"]
     with EventWriter("run.jsonl", layers=layers, title="MNIST MLP") as w:
@@ -33,7 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from core.events import (
+from bp_tui.core.events import (
     EVENT_VERSION,
     LAYER_KEYS,
     EventDecodeError,

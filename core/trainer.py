@@ -19,17 +19,16 @@ import math
 from typing import Any
 
 import numpy as np
-
-from core import events
-from core.clipping import clip_by_value
-from core.clipping import global_norm as global_grad_norm
-from core.config import CLIP_MODES, Scenario
-from core.datasets import make_dataset
-from core.diagnostics import SATURATING, SquaredNorms, dead_units, saturated_fraction
-from core.events import StepEvent
-from core.losses import get_loss, n_outputs, predict, targets_for
-from core.mlp import MLP
-from core.optim import make_optimizer
+from bp_tui.core import events
+from bp_tui.core.clipping import clip_by_value
+from bp_tui.core.clipping import global_norm as global_grad_norm
+from bp_tui.core.config import CLIP_MODES, Scenario
+from bp_tui.core.datasets import make_dataset
+from bp_tui.core.diagnostics import SATURATING, SquaredNorms, dead_units, saturated_fraction
+from bp_tui.core.events import StepEvent
+from bp_tui.core.losses import get_loss, n_outputs, predict, targets_for
+from bp_tui.core.mlp import MLP
+from bp_tui.core.optim import make_optimizer
 
 # Seeds of the independent random streams drawn from ``scenario.seed``: the network
 # and the data take the seed itself (as their own modules document), the minibatch

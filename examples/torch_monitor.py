@@ -27,8 +27,7 @@ import time
 from types import ModuleType
 
 import numpy as np
-
-from core.stream import EventWriter
+from bp_tui.core.stream import EventWriter
 
 HIDDEN = (64, 64, 64)
 

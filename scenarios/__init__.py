@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from scenarios.loader import ScenarioError, ScenarioInfo, list_builtin, load
+from bp_tui.scenarios.loader import ScenarioError, ScenarioInfo, list_builtin, load
 
 __all__ = ["ScenarioError", "ScenarioInfo", "list_builtin", "load"]

@@ -24,7 +24,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from core.config import (
+from bp_tui.core.config import (
     ACTIVATIONS,
     CLIP_MODES,
     DATA_KINDS,

@@ -17,17 +17,16 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
+from bp_tui.core.config import Scenario
+from bp_tui.tui.screens.dashboard import DashboardScreen
+from bp_tui.tui.screens.help import HelpScreen
+from bp_tui.tui.screens.picker import PickerScreen
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from core.config import Scenario
-from tui.screens.dashboard import DashboardScreen
-from tui.screens.help import HelpScreen
-from tui.screens.picker import PickerScreen
-
 if TYPE_CHECKING:
-    from tui.sources.base import EventSource
+    from bp_tui.tui.sources.base import EventSource
 
 Loader = Callable[..., Scenario]
 
@@ -129,7 +128,7 @@ class BpTuiApp(App[int]):
         """``scenario`` loaded again with its ``[fix]`` merged in (or not)."""
         if self.loader is not None:
             return self.loader(scenario_ref(scenario), fix=fix, seed=self.seed, steps=self.steps)
-        from scenarios import load
+        from bp_tui.scenarios import load
 
         return load(scenario_ref(scenario), fix=fix, seed=self.seed, steps=self.steps)
 

@@ -23,8 +23,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from scenarios import ScenarioError, list_builtin, load
-from tui.errors import EXIT_INTERRUPTED, EXIT_USAGE, PROG, CliError, error_line
+from bp_tui.scenarios import ScenarioError, list_builtin, load
+from bp_tui.tui.errors import EXIT_INTERRUPTED, EXIT_USAGE, PROG, CliError, error_line
 
 SUBCOMMANDS = ("list", "run", "gradcheck", "replay", "watch")
 
@@ -127,14 +127,14 @@ def _lazy(module: str, function: str, argv: list[str], what: str) -> int:
 def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] in ("replay", "watch"):
         function = "run_replay" if argv[0] == "replay" else "run_watch"
-        return _lazy("tui.replay_cli", function, argv[1:], f"bp-tui {argv[0]}")
+        return _lazy("bp_tui.tui.replay_cli", function, argv[1:], f"bp-tui {argv[0]}")
     if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help", "--version"):
-        return _lazy("tui.dashboard_cli", "run_dashboard", argv, "the dashboard")
+        return _lazy("bp_tui.tui.dashboard_cli", "run_dashboard", argv, "the dashboard")
 
     args = _parser().parse_args(argv)
     if args.command == "list":
         return _list(print)
-    from tui import headless  # numpy and the core: only for the commands that train
+    from bp_tui.tui import headless  # numpy and the core: only for the commands that train
 
     scenario = load(args.scenario, fix=args.fix, seed=args.seed, steps=getattr(args, "steps", None))
     if args.command == "run":
@@ -147,7 +147,7 @@ def _dispatch(argv: list[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``bp-tui`` entry point; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
-    from core.stream import StreamError
+    from bp_tui.core.stream import StreamError
 
     try:
         return _dispatch(args)

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from core.config import Scenario
-from tui.errors import EXIT_USAGE, PROG, CliError, error_line
+from bp_tui.core.config import Scenario
+from bp_tui.tui.errors import EXIT_USAGE, PROG, CliError, error_line
 
 if TYPE_CHECKING:
-    from tui.app import BpTuiApp
-    from tui.sources.base import EventSource
+    from bp_tui.tui.app import BpTuiApp
+    from bp_tui.tui.sources.base import EventSource
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,7 +75,7 @@ def _scenario_files(folder: str) -> list[Path]:
 
 def collect(args: argparse.Namespace) -> tuple[list[Scenario], Scenario | None]:
     """(the picker's scenarios, the scenario to open at once or None); loads them all."""
-    from scenarios import list_builtin, load
+    from bp_tui.scenarios import list_builtin, load
 
     def get(ref: str | Path, fix: bool = False) -> Scenario:
         return load(ref, fix=fix, seed=args.seed, steps=args.steps)
@@ -96,25 +96,25 @@ def collect(args: argparse.Namespace) -> tuple[list[Scenario], Scenario | None]:
 
 def run_dashboard(argv: list[str]) -> int:
     """Parse ``argv``, load the scenarios, run the app; the process exit status."""
-    from scenarios import ScenarioError
+    from bp_tui.scenarios import ScenarioError
 
     try:
         args = parser().parse_args(argv)
         picker, initial = collect(args)
         if args.record:
-            from tui.sources.record import check_writable
+            from bp_tui.tui.sources.record import check_writable
 
             check_writable(args.record)
     except (ScenarioError, CliError, OSError) as exc:
         print(error_line(exc), file=sys.stderr)
         return EXIT_USAGE
 
-    from tui.app import BpTuiApp
-    from tui.sources.live import LiveSource
+    from bp_tui.tui.app import BpTuiApp
+    from bp_tui.tui.sources.live import LiveSource
 
     factory: Callable[[Scenario], EventSource] = LiveSource
     if args.record:  # each run shown (also after r or f) is recorded, replacing the last
-        from tui.sources.record import RecordingSource
+        from bp_tui.tui.sources.record import RecordingSource
 
         def factory(s: Scenario) -> EventSource:
             return RecordingSource(LiveSource(s), args.record)
@@ -133,7 +133,7 @@ def run_dashboard(argv: list[str]) -> int:
 
 def run_app(app: BpTuiApp) -> int:
     """Run ``app`` until it exits, ending its source on every path (signals included)."""
-    from tui.signals import install_signal_handlers
+    from bp_tui.tui.signals import install_signal_handlers
 
     restore = install_signal_handlers(app, cleanup=[app.close_sources])
     try:

@@ -28,10 +28,9 @@ from types import FrameType
 from typing import Any, TextIO
 
 import numpy as np
-
-from core.config import Scenario
-from core.events import encode
-from tui.errors import EXIT_INTERRUPTED, CliError
+from bp_tui.core.config import Scenario
+from bp_tui.core.events import encode
+from bp_tui.tui.errors import EXIT_INTERRUPTED, CliError
 
 GRADCHECK_TOLERANCE = 1e-6  # the lesson's bar for a correct backward pass
 GRADCHECK_STEPS = 5  # steps trained between the two checks
@@ -189,8 +188,8 @@ def run(
     A run that diverges is a result, not an error: it ends with reason ``diverged``
     and exit status 0.
     """
-    from core import blas
-    from core.trainer import Trainer  # numpy and the core: only when training
+    from bp_tui.core import blas
+    from bp_tui.core.trainer import Trainer  # numpy and the core: only when training
 
     sink = AtomicFile(out) if out else None  # fails early, before any training
     try:
@@ -329,9 +328,9 @@ def gradcheck(scenario: Scenario, *, stdout: TextIO) -> int:
     ``GRADCHECK_EXAMPLES`` examples (the data set is drawn at random, so these are as
     good as any) to keep the cost of the differences small.
     """
-    from core.gradcheck import gradcheck as check_layers
-    from core.losses import get_loss, targets_for
-    from core.trainer import Trainer
+    from bp_tui.core.gradcheck import gradcheck as check_layers
+    from bp_tui.core.losses import get_loss, targets_for
+    from bp_tui.core.trainer import Trainer
 
     trainer = Trainer(scenario)
     loss_name = scenario.model.loss

@@ -16,11 +16,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.config import Scenario
-from core.stream import StreamError, StreamParser
-from tui.dashboard_cli import _Parser, _positive
-from tui.errors import EXIT_USAGE, CliError, error_line
-from tui.sources.replay_index import StreamIndex, index_stream
+from bp_tui.core.config import Scenario
+from bp_tui.core.stream import StreamError, StreamParser
+from bp_tui.tui.dashboard_cli import _Parser, _positive
+from bp_tui.tui.errors import EXIT_USAGE, CliError, error_line
+from bp_tui.tui.sources.replay_index import StreamIndex, index_stream
 
 KEYS = (
     "Keys: space pause, n one step (paused), ← → one recorded step, PageUp/PageDown 10 %, "
@@ -80,9 +80,9 @@ def replay_app(
 ):
     """The app that replays the recording at ``path``, given its ``index_stream`` (made
     here when the caller has none); tests drive it with Pilot."""
-    from tui.app import BpTuiApp
-    from tui.screens.recorded import ReplayScreen
-    from tui.sources.replay import DEFAULT_SPEED, ReplaySource
+    from bp_tui.tui.app import BpTuiApp
+    from bp_tui.tui.screens.recorded import ReplayScreen
+    from bp_tui.tui.sources.replay import DEFAULT_SPEED, ReplaySource
 
     class ReplayApp(BpTuiApp):
         dashboard_class = ReplayScreen
@@ -104,9 +104,9 @@ def replay_app(
 def watch_app(path: str, *, fps: float = 6.0, head: StreamParser | None = None):
     """The app that follows the file at ``path``; ``head``: its first MiB parsed, when the
     caller has read it already (``_head``)."""
-    from tui.app import BpTuiApp
-    from tui.screens.recorded import RecordedScreen
-    from tui.sources.follow import FollowSource
+    from bp_tui.tui.app import BpTuiApp
+    from bp_tui.tui.screens.recorded import RecordedScreen
+    from bp_tui.tui.sources.follow import FollowSource
 
     class WatchApp(BpTuiApp):
         dashboard_class = RecordedScreen
@@ -136,7 +136,7 @@ def run_replay(argv: list[str]) -> int:
     except (CliError, StreamError) as exc:
         print(error_line(exc), file=sys.stderr)
         return EXIT_USAGE
-    from tui.dashboard_cli import run_app
+    from bp_tui.tui.dashboard_cli import run_app
 
     return run_app(replay_app(args.file, index, speed=args.speed, fps=args.fps))
 
@@ -154,6 +154,6 @@ def run_watch(argv: list[str]) -> int:
     except (CliError, StreamError, OSError) as exc:
         print(error_line(exc), file=sys.stderr)
         return EXIT_USAGE
-    from tui.dashboard_cli import run_app
+    from bp_tui.tui.dashboard_cli import run_app
 
     return run_app(watch_app(args.file, fps=args.fps, head=head))

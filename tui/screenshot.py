@@ -1,6 +1,7 @@
 """Headless screenshots of the dashboard: SVG for the docs, plain text for tests.
 
-    python -m tui.screenshot docs/screenshot.svg --scenario vanishing --size 120x40 --steps 400
+    python -m bp_tui.tui.screenshot docs/screenshot.svg --scenario vanishing \
+        --size 120x40 --steps 400
 
 runs the real app headless (``App.run_test``) on a built-in scenario with the live
 source, waits until ``steps`` steps have arrived (or the run ended), and saves the SVG.
@@ -21,9 +22,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 if TYPE_CHECKING:
+    from bp_tui.core.config import Scenario
     from textual.app import App
-
-    from core.config import Scenario
 
 
 def screen_text(app: App[Any]) -> str:
@@ -63,11 +63,11 @@ async def export_svg_async(
     timeout: float = 60.0,
 ) -> str:
     """Run the dashboard headless on ``scenario`` until ``steps`` steps, save an SVG."""
-    from tui.app import BpTuiApp
-    from tui.screens.dashboard import DashboardScreen
+    from bp_tui.tui.app import BpTuiApp
+    from bp_tui.tui.screens.dashboard import DashboardScreen
 
     if source_factory is None:
-        from tui.sources.live import LiveSource
+        from bp_tui.tui.sources.live import LiveSource
 
         source_factory = LiveSource
     app = BpTuiApp(source_factory, [scenario], initial=scenario)
@@ -98,14 +98,14 @@ def export_svg(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tui.screenshot")
+    parser = argparse.ArgumentParser(prog="python -m bp_tui.tui.screenshot")
     parser.add_argument("path")
     parser.add_argument("--scenario", default="vanishing")
     parser.add_argument("--size", default="120x40")
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--fix", action="store_true")
     args = parser.parse_args(argv)
-    from scenarios import ScenarioError, load
+    from bp_tui.scenarios import ScenarioError, load
 
     try:
         width, height = (int(v) for v in args.size.lower().split("x"))

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from bp_tui.core.stream import read_stream
 
-from core.stream import read_stream
 from tests.e2e.conftest import TmuxPane, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 # A training loop of any program: EventWriter, one step every 50 ms, then the end event.
 WRITER = """\
 import sys, time
-from core.stream import EventWriter
+from bp_tui.core.stream import EventWriter
 steps = int(sys.argv[2])
 with EventWriter(sys.argv[1], layers=[("fc1", 2, 8), ("fc2", 8, 1)], title="writer") as w:
     for i in range(1, steps + 1):

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from bp_tui.core.config import ModelConfig, Scenario, TrainConfig
+from bp_tui.tui.app import BpTuiApp
 
-from core.config import ModelConfig, Scenario, TrainConfig
 from tests.ui.fake_source import FakeSource
-from tui.app import BpTuiApp
 
 
 def make_scenario(name: str = "vanishing", *, fix: bool = False, **changes: Any) -> Scenario:

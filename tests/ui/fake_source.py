@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from core.config import Scenario
+from bp_tui.core.config import Scenario
 
 #: default number of layers (3 hidden + output) of the fake network
 N_LAYERS = 4

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from tui.dashboard_cli import run_dashboard
+from bp_tui.tui.dashboard_cli import run_dashboard
 
 
 @pytest.mark.parametrize(

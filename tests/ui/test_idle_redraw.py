@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from bp_tui.tui.panes.grad_flow import GradFlowPane
+from bp_tui.tui.panes.layer_table import LayerTable
+from bp_tui.tui.panes.loss import LossPane
+from bp_tui.tui.panes.plotting import GuardedPlot
+from bp_tui.tui.panes.status import StatusLine
+
 from tests.ui.conftest import pump
-from tui.panes.grad_flow import GradFlowPane
-from tui.panes.layer_table import LayerTable
-from tui.panes.loss import LossPane
-from tui.panes.plotting import GuardedPlot
-from tui.panes.status import StatusLine
 
 
 def count_repaints(widgets: list[Any]) -> dict[str, int]:

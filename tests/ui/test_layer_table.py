@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bp_tui.core.history import History
+from bp_tui.tui.panes.layer_table import COLUMNS, LayerTable
+from bp_tui.tui.panes.view import RunView
 from textual.app import App, ComposeResult
-
-from core.history import History
-from tui.panes.layer_table import COLUMNS, LayerTable
-from tui.panes.view import RunView
 
 LAYERS = [
     {"name": "L1", "fan_in": 2, "fan_out": 8, "activation": "relu"},

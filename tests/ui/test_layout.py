@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from bp_tui.tui.panes.layer_table import LayerTable
+from bp_tui.tui.panes.plotting import GuardedPlot
+from bp_tui.tui.screenshot import screen_text
 
 from tests.ui.conftest import pump
-from tui.panes.layer_table import LayerTable
-from tui.panes.plotting import GuardedPlot
-from tui.screenshot import screen_text
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)])

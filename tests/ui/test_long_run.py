@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bp_tui.tui.panes.grad_norms import GradNormsPane
+from bp_tui.tui.panes.loss import LossPane
+
 from tests.ui.conftest import pump
-from tui.panes.grad_norms import GradNormsPane
-from tui.panes.loss import LossPane
 
 STEPS = 1_000_000
 

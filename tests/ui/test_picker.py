@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from bp_tui.scenarios import list_builtin
+from bp_tui.tui.dashboard_cli import collect, parser
+from bp_tui.tui.screens.dashboard import DashboardScreen
+from bp_tui.tui.screens.picker import PickerScreen
+from bp_tui.tui.screenshot import screen_text
 from textual.widgets import OptionList
 
-from scenarios import list_builtin
 from tests.ui.conftest import pump
-from tui.dashboard_cli import collect, parser
-from tui.screens.dashboard import DashboardScreen
-from tui.screens.picker import PickerScreen
-from tui.screenshot import screen_text
 
 
 def test_the_picker_lists_every_builtin_and_the_files_given(tmp_path):

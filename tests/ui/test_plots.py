@@ -5,17 +5,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from bp_tui.tui.panes.clipping import ClippingPane
+from bp_tui.tui.panes.dead_units import DeadUnitsPane
+from bp_tui.tui.panes.grad_flow import GradFlowPane
+from bp_tui.tui.panes.grad_norms import GradNormsPane
+from bp_tui.tui.panes.loss import LossPane
+from bp_tui.tui.panes.plotting import GuardedPlot
+from bp_tui.tui.panes.status import StatusLine
+from bp_tui.tui.screenshot import screen_text
 
 from tests.ui.conftest import pump
 from tests.ui.fake_source import fake_step
-from tui.panes.clipping import ClippingPane
-from tui.panes.dead_units import DeadUnitsPane
-from tui.panes.grad_flow import GradFlowPane
-from tui.panes.grad_norms import GradNormsPane
-from tui.panes.loss import LossPane
-from tui.panes.plotting import GuardedPlot
-from tui.panes.status import StatusLine
-from tui.screenshot import screen_text
 
 
 def plots(app) -> list[GuardedPlot]:

@@ -17,18 +17,17 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-from core.events import decode, encode
-from core.history import LAYER_KEYS, SCALAR_KEYS, History
-from core.stream import read_stream
-from core.trainer import Trainer
-from scenarios import load
-from tui.app import BpTuiApp
-from tui.panes.status import StatusLine
-from tui.replay_cli import replay_app, watch_app
-from tui.sources.live import LiveSource
-from tui.sources.record import RecordingSource
-from tui.sources.replay_index import index_stream
+from bp_tui.core.events import decode, encode
+from bp_tui.core.history import LAYER_KEYS, SCALAR_KEYS, History
+from bp_tui.core.stream import read_stream
+from bp_tui.core.trainer import Trainer
+from bp_tui.scenarios import load
+from bp_tui.tui.app import BpTuiApp
+from bp_tui.tui.panes.status import StatusLine
+from bp_tui.tui.replay_cli import replay_app, watch_app
+from bp_tui.tui.sources.live import LiveSource
+from bp_tui.tui.sources.record import RecordingSource
+from bp_tui.tui.sources.replay_index import index_stream
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = (120, 40)
@@ -214,7 +213,7 @@ async def test_torch_example_stream_replays_in_the_dashboard(tmp_path: Path) -> 
 
 WRITER = """
 import sys, time
-from core.stream import EventWriter
+from bp_tui.core.stream import EventWriter
 with EventWriter(sys.argv[1], layers=["a", "b"]) as w:
     for i in range(1, 1000):
         w.step(step=i, loss=1.0 / i, grad_norm=[i, 2 * i])

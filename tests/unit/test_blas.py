@@ -1,11 +1,10 @@
-"""core.blas: reading and setting NumPy's BLAS threads (trainer processes use one)."""
+"""bp_tui.core.blas: reading and setting NumPy's BLAS threads (trainer processes use one)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from core import blas
+from bp_tui.core import blas
 
 
 @pytest.fixture

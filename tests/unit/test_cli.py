@@ -15,11 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
-import core.mlp
-from core.config import ACTIVATIONS
-from scenarios import list_builtin, load
-from tui import cli
+from bp_tui.core import mlp as core_mlp
+from bp_tui.core.config import ACTIVATIONS
+from bp_tui.scenarios import list_builtin, load
+from bp_tui.tui import cli
 
 BP_TUI = Path(sys.executable).with_name("bp-tui")
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}  # tiny nets: one thread is fastest
@@ -203,14 +202,14 @@ def test_gradcheck_passes_on_a_correct_backward() -> None:
 
 def test_gradcheck_fails_when_backward_is_wrong(monkeypatch, capsys) -> None:
     """A 1% error in one layer's weight gradient must be caught and exit 1."""
-    original = core.mlp.MLP.backward
+    original = core_mlp.MLP.backward
 
     def off_by_one_percent(self, dlogits, *args, **kwargs):
         result = original(self, dlogits, *args, **kwargs)
         self.layers[1].dW *= 1.01
         return result
 
-    monkeypatch.setattr(core.mlp.MLP, "backward", off_by_one_percent)
+    monkeypatch.setattr(core_mlp.MLP, "backward", off_by_one_percent)
     assert cli.main(["gradcheck", "healthy"]) == 1
     rows = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines() if ln[:1] == "L"}
     assert "FAIL" in rows["L2"] and "FAIL" not in rows["L1"] and "FAIL" not in rows["L3"]
@@ -218,7 +217,7 @@ def test_gradcheck_fails_when_backward_is_wrong(monkeypatch, capsys) -> None:
 
 def test_headless_commands_do_not_load_textual() -> None:
     code = (
-        "import sys; from tui.cli import main; "
+        "import sys; from bp_tui.tui.cli import main; "
         "assert main(['run', 'healthy', '--steps', '3', '--jsonl']) == 0; "
         "assert main(['list']) == 0; "
         "bad = [m for m in ('textual', 'rich', 'plotext') if m in sys.modules]; "
@@ -230,9 +229,9 @@ def test_headless_commands_do_not_load_textual() -> None:
 
 def test_summary_of_a_run_whose_first_step_is_already_non_finite():
     # a run can diverge at step 1 (no finite step at all): the summary says so, no crash
-    from core.trainer import Trainer
-    from scenarios import load
-    from tui.headless import summary
+    from bp_tui.core.trainer import Trainer
+    from bp_tui.scenarios import load
+    from bp_tui.tui.headless import summary
 
     scenario = load("exploding", steps=3)
     trainer = Trainer(scenario)

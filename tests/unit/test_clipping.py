@@ -6,9 +6,8 @@ import math
 
 import numpy as np
 import pytest
-
-from core.clipping import clip_by_norm, clip_by_value
-from core.mlp import MLP
+from bp_tui.core.clipping import clip_by_norm, clip_by_value
+from bp_tui.core.mlp import MLP
 
 SHAPES = [(4, 3), (4,), (2, 4), (2,)]
 

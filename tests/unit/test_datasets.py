@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from core.config import DATA_KINDS, DataConfig
-from core.datasets import make_dataset
+from bp_tui.core.config import DATA_KINDS, DataConfig
+from bp_tui.core.datasets import make_dataset
 
 CASES = [
     DataConfig("spirals", 301, 0.1, 3),

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from core.diagnostics import SquaredNorms, dead_units, layer_norms, saturated_fraction
-from core.mlp import MLP
+from bp_tui.core.diagnostics import SquaredNorms, dead_units, layer_norms, saturated_fraction
+from bp_tui.core.mlp import MLP
 
 
 def brute_dead(Z: np.ndarray) -> int:

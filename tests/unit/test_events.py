@@ -7,8 +7,7 @@ import json
 
 import numpy as np
 import pytest
-
-from core.events import (
+from bp_tui.core.events import (
     EVENT_VERSION,
     EventDecodeError,
     StepEvent,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from core.activations import get_activation
-from core.config import ACTIVATIONS, LOSSES
-from core.gradcheck import gradcheck, min_abs_preactivation, numerical_grads
-from core.losses import get_loss, n_outputs, targets_for
-from core.mlp import MLP
+from bp_tui.core.activations import get_activation
+from bp_tui.core.config import ACTIVATIONS, LOSSES
+from bp_tui.core.gradcheck import gradcheck, min_abs_preactivation, numerical_grads
+from bp_tui.core.losses import get_loss, n_outputs, targets_for
+from bp_tui.core.mlp import MLP
 
 EPS = 1e-6
 

@@ -6,8 +6,7 @@ import math
 
 import numpy as np
 import pytest
-
-from core.history import History
+from bp_tui.core.history import History
 
 
 def brute_buckets(

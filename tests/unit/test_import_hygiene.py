@@ -14,30 +14,31 @@ import pytest
 
 UI = ("textual", "rich", "plotext")
 CORE_MODULES = [
-    "core",
-    "core.activations",
-    "core.initializers",
-    "core.layers",
-    "core.mlp",
-    "core.losses",
-    "core.optim",
-    "core.clipping",
-    "core.datasets",
-    "core.diagnostics",
-    "core.gradcheck",
-    "core.trainer",
-    "core.events",
-    "core.stream",
-    "core.history",
+    "bp_tui",
+    "bp_tui.core",
+    "bp_tui.core.activations",
+    "bp_tui.core.initializers",
+    "bp_tui.core.layers",
+    "bp_tui.core.mlp",
+    "bp_tui.core.losses",
+    "bp_tui.core.optim",
+    "bp_tui.core.clipping",
+    "bp_tui.core.datasets",
+    "bp_tui.core.diagnostics",
+    "bp_tui.core.gradcheck",
+    "bp_tui.core.trainer",
+    "bp_tui.core.events",
+    "bp_tui.core.stream",
+    "bp_tui.core.history",
 ]
 
 
 def loaded_after(imports: list[str]) -> set[str]:
-    """Top-level package names in ``sys.modules`` after importing ``imports``."""
+    """Names in ``sys.modules`` after importing ``imports``: each module and its top package."""
     code = (
         "import importlib, json, sys\n"
         f"for name in {imports!r}: importlib.import_module(name)\n"
-        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+        "print(json.dumps(sorted({p for m in sys.modules for p in (m, m.split('.')[0])})))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
@@ -51,10 +52,10 @@ def test_core_loads_no_ui_library():
     assert not loaded & set(UI)
 
 
-@pytest.mark.parametrize("module", ["scenarios", "scenarios.loader"])
+@pytest.mark.parametrize("module", ["bp_tui.scenarios", "bp_tui.scenarios.loader"])
 def test_scenarios_load_no_textual(module):
     loaded = loaded_after([module])
-    assert "scenarios" in loaded
+    assert module in loaded
     assert "textual" not in loaded
 
 

@@ -6,10 +6,9 @@ import math
 
 import numpy as np
 import pytest
-
-from core.config import INITS
-from core.initializers import init_bias, init_weights
-from core.mlp import MLP
+from bp_tui.core.config import INITS
+from bp_tui.core.initializers import init_bias, init_weights
+from bp_tui.core.mlp import MLP
 
 FAN_IN, FAN_OUT = 300, 500  # 150 000 samples: the sample std is within ~0.2% of sigma
 

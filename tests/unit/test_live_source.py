@@ -17,12 +17,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
-from core.config import DataConfig, ModelConfig, Scenario, TrainConfig
-from core.events import decode, encode
-from core.trainer import Trainer
-from tui.sources import EventSource
-from tui.sources.live import LiveSource
+from bp_tui.core.config import DataConfig, ModelConfig, Scenario, TrainConfig
+from bp_tui.core.events import decode, encode
+from bp_tui.core.trainer import Trainer
+from bp_tui.tui.sources import EventSource
+from bp_tui.tui.sources.live import LiveSource
 
 Event = dict[str, Any]
 
@@ -258,8 +257,8 @@ def test_a_reader_that_falls_behind_throttles_the_child_without_deadlock(live: A
 
 PARENT_SCRIPT = """
 import os, signal, sys, time
-from core.config import DataConfig, ModelConfig, Scenario, TrainConfig
-from tui.sources.live import LiveSource
+from bp_tui.core.config import DataConfig, ModelConfig, Scenario, TrainConfig
+from bp_tui.tui.sources.live import LiveSource
 
 scenario = Scenario(name="s", title="s", steps=10**7, data=DataConfig(samples=128),
                     model=ModelConfig(hidden=(8, 8)), train=TrainConfig(batch_size=32))

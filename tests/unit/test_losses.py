@@ -6,9 +6,8 @@ import warnings
 
 import numpy as np
 import pytest
-
-from core.config import LOSSES
-from core.losses import get_loss, n_outputs, predict, targets_for
+from bp_tui.core.config import LOSSES
+from bp_tui.core.losses import get_loss, n_outputs, predict, targets_for
 
 
 def textbook(loss: str, Z: np.ndarray, Y: np.ndarray) -> float:

@@ -6,9 +6,8 @@ import math
 
 import numpy as np
 import pytest
-
-from core.mlp import MLP
-from core.optim import make_optimizer
+from bp_tui.core.mlp import MLP
+from bp_tui.core.optim import make_optimizer
 
 P0 = [1.0, -2.0, 0.5]
 G1 = [0.5, 0.25, -4.0]

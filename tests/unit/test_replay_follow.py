@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from core.events import EVENT_VERSION, encode
-from core.stream import read_stream
-from tui.sources.follow import FollowSource
-from tui.sources.replay import ReplaySource
-from tui.sources.replay_index import StepReader, index_stream
+from bp_tui.core.events import EVENT_VERSION, encode
+from bp_tui.core.stream import read_stream
+from bp_tui.tui.sources.follow import FollowSource
+from bp_tui.tui.sources.replay import ReplaySource
+from bp_tui.tui.sources.replay_index import StepReader, index_stream
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -256,7 +255,7 @@ WIDE_STEP = {
 
 MEASURE = """
 import json, resource, sys
-from tui.sources.replay import ReplaySource
+from bp_tui.tui.sources.replay import ReplaySource
 
 def peak_kb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -461,7 +460,7 @@ def test_follow_pause_holds_reading(tmp_path: Path) -> None:
 def test_replay_cli_reports_a_file_it_cannot_show_in_one_line(
     tmp_path: Path, capsys, content: str | None, message: str
 ) -> None:
-    from tui.cli import main
+    from bp_tui.tui.cli import main
 
     path = tmp_path / "run.jsonl"
     if content is not None:
@@ -495,7 +494,7 @@ class _Inner:
 
 
 def test_recording_tees_each_batch_and_ends_a_cut_run_as_stopped(tmp_path: Path) -> None:
-    from tui.sources.record import RecordingSource
+    from bp_tui.tui.sources.record import RecordingSource
 
     events = [json.loads(x) for x in _lines(6, end=False)]
     batches = [events[:3], [{"type": "error", "message": "not a stream event"}], events[3:]]

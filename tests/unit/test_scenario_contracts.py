@@ -20,11 +20,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-from core import blas
-from core.config import Scenario
-from core.trainer import Trainer
-from scenarios import load
+from bp_tui.core import blas
+from bp_tui.core.config import Scenario
+from bp_tui.core.trainer import Trainer
+from bp_tui.scenarios import load
 
 K = 20  # steps averaged at each end of the run for "the loss falls"
 SEEDS = [None, 1, 2, 3, 4, 5]  # None: the seed written in the file

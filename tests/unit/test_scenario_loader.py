@@ -6,10 +6,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
-from core.config import ACTIVATIONS, DataConfig, ModelConfig, TrainConfig
-from scenarios import ScenarioError, list_builtin, load
-from scenarios.loader import BUILTIN_DIR
+from bp_tui.core.config import ACTIVATIONS, DataConfig, ModelConfig, TrainConfig
+from bp_tui.scenarios import ScenarioError, list_builtin, load
+from bp_tui.scenarios.loader import BUILTIN_DIR
 
 MINIMAL = 'title = "t"\n'
 

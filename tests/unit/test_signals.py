@@ -1,4 +1,4 @@
-"""tui.signals: SIGHUP / SIGTERM end an app gracefully, or by the watchdog if it hangs.
+"""bp_tui.tui.signals: SIGHUP / SIGTERM end an app gracefully, or by the watchdog if it hangs.
 
 Each case runs in its own interpreter (signals must not reach pytest) with a stand-in
 app: an asyncio loop whose ``exit`` either stops the loop (a healthy app) or does
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import asyncio, sys
 from pathlib import Path
-from tui.signals import install_signal_handlers
+from bp_tui.tui.signals import install_signal_handlers
 
 hangs = sys.argv[1] == "hangs"
 log = Path(sys.argv[2])

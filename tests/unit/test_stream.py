@@ -12,9 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from core.events import EVENT_VERSION, encode
-from core.stream import EventWriter, StreamParser, read_stream
+from bp_tui.core.events import EVENT_VERSION, encode
+from bp_tui.core.stream import EventWriter, StreamParser, read_stream
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,7 +113,7 @@ def test_killed_writer_leaves_a_file_valid_up_to_its_last_line(tmp_path: Path) -
     path = tmp_path / "run.jsonl"
     code = (
         "import sys, time\n"
-        "from core.stream import EventWriter\n"
+        "from bp_tui.core.stream import EventWriter\n"
         "w = EventWriter(sys.argv[1], layers=['a'])\n"
         "i = 0\n"
         "while True:\n"
@@ -262,7 +261,7 @@ def test_parser_fed_byte_by_byte_matches_whole_file(tmp_path: Path) -> None:
 
 
 def test_parser_stops_buffering_a_line_without_end(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr("core.stream.MAX_LINE_BYTES", 100)
+    monkeypatch.setattr("bp_tui.core.stream.MAX_LINE_BYTES", 100)
     parser = StreamParser("x.jsonl")
     assert parser.feed(b"a" * 101) == []
     assert parser.error is not None and "longer than 100 bytes" in str(parser.error)

@@ -11,10 +11,9 @@ import warnings
 
 import numpy as np
 import pytest
-
-from core.config import DataConfig, ModelConfig, Scenario, TrainConfig
-from core.events import decode, encode
-from core.trainer import Trainer
+from bp_tui.core.config import DataConfig, ModelConfig, Scenario, TrainConfig
+from bp_tui.core.events import decode, encode
+from bp_tui.core.trainer import Trainer
 
 ACT = {
     "relu": lambda z: np.maximum(z, 0.0),

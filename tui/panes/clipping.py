@@ -6,8 +6,8 @@ straight from the latest step event (``clip_steps`` and ``step``).
 
 from __future__ import annotations
 
-from tui.panes.plotting import GuardedPlot, Line, envelope, fit_title
-from tui.panes.view import RunView, fmt_num
+from bp_tui.tui.panes.plotting import GuardedPlot, Line, envelope, fit_title
+from bp_tui.tui.panes.view import RunView, fmt_num
 
 
 def clip_summary(view: RunView) -> str:

@@ -13,10 +13,9 @@ import math
 from typing import Any
 
 import numpy as np
+from bp_tui.tui.panes.view import RunView, fmt_num
 from rich.text import Text
 from textual.widgets import Static
-
-from tui.panes.view import RunView, fmt_num
 
 MIN_DECADES = 4
 

@@ -9,8 +9,8 @@ Lines are labelled at their right end (a legend of 11 layers does not fit 80x24)
 
 from __future__ import annotations
 
-from tui.panes.plotting import LAYER_COLORS, GuardedPlot, Line, fit_title
-from tui.panes.view import RunView
+from bp_tui.tui.panes.plotting import LAYER_COLORS, GuardedPlot, Line, fit_title
+from bp_tui.tui.panes.view import RunView
 
 
 def name_span(names: list[str]) -> str:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
-from tui.panes.plotting import GuardedPlot, Line, envelope, fit_title
-from tui.panes.view import RunView
+from bp_tui.tui.panes.plotting import GuardedPlot, Line, envelope, fit_title
+from bp_tui.tui.panes.view import RunView
 
 AUTO_LOG_DECADES = 4
 

@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+from bp_tui.tui.panes.braille import FastLine, build, proxy_points
 from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
-from tui.panes.braille import FastLine, build, proxy_points
-
 if TYPE_CHECKING:
-    from tui.panes.view import RunView
+    from bp_tui.tui.panes.view import RunView
 
 # Colours for the per-layer lines, input side first; cycled for deep networks.
 LAYER_COLORS = ("cyan", "magenta", "green", "yellow", "blue", "red", "white", "orange")

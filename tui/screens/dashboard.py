@@ -12,25 +12,24 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from bp_tui.core.config import CLIP_MODES, Scenario
+from bp_tui.core.history import History
+from bp_tui.tui.panes.clipping import ClippingPane
+from bp_tui.tui.panes.dead_units import DeadUnitsPane
+from bp_tui.tui.panes.grad_flow import GradFlowPane
+from bp_tui.tui.panes.grad_norms import GradNormsPane
+from bp_tui.tui.panes.layer_table import LayerTable
+from bp_tui.tui.panes.loss import LossPane
+from bp_tui.tui.panes.status import StatusInfo, StatusLine
+from bp_tui.tui.panes.view import RunView
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Markdown
 
-from core.config import CLIP_MODES, Scenario
-from core.history import History
-from tui.panes.clipping import ClippingPane
-from tui.panes.dead_units import DeadUnitsPane
-from tui.panes.grad_flow import GradFlowPane
-from tui.panes.grad_norms import GradNormsPane
-from tui.panes.layer_table import LayerTable
-from tui.panes.loss import LossPane
-from tui.panes.status import StatusInfo, StatusLine
-from tui.panes.view import RunView
-
 if TYPE_CHECKING:
-    from tui.sources.base import EventSource
+    from bp_tui.tui.sources.base import EventSource
 
 # s. The live child sends a batch every 50 ms, and at full speed one batch (~200 KB)
 # nearly fills the pipe: its next send blocks until we read. Polling every 50 ms made

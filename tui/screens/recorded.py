@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import ClassVar
 
+from bp_tui.tui.panes.status import StatusInfo
+from bp_tui.tui.screens.dashboard import DashboardScreen
 from textual.binding import Binding, BindingType
-
-from tui.panes.status import StatusInfo
-from tui.screens.dashboard import DashboardScreen
 
 # (key, action, footer label, footer shown): priority bindings, so that a focused table
 # or scroll view does not take the arrow keys.

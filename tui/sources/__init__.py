@@ -6,6 +6,6 @@ trainer child process does) stays cheap and never pulls in textual.
 
 from __future__ import annotations
 
-from tui.sources.base import COMMANDS, EventSource
+from bp_tui.tui.sources.base import COMMANDS, EventSource
 
 __all__ = ["COMMANDS", "EventSource"]

@@ -31,8 +31,8 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import Any
 
-from core.config import Scenario
-from core.events import encode
+from bp_tui.core.config import Scenario
+from bp_tui.core.events import encode
 
 FLUSH_INTERVAL = 0.05  # seconds between batches while training
 MAX_BATCH = 4096  # events; flush early so one message stays bounded however fast we run
@@ -69,8 +69,8 @@ class TrainerLoop:
     # -- main loop --------------------------------------------------------------
     def run(self) -> None:
         # Imported here so that a failing import is reported like any other crash.
-        from core import blas
-        from core.trainer import Trainer
+        from bp_tui.core import blas
+        from bp_tui.core.trainer import Trainer
 
         self.trainer = Trainer(self.scenario)
         # A tiny network's products gain nothing from BLAS threads, and they stall

@@ -34,8 +34,8 @@ import time
 from collections.abc import Callable
 from typing import IO, Any
 
-from core.stream import StreamParser
-from tui.sources.replay import RESET_EVENT
+from bp_tui.core.stream import StreamParser
+from bp_tui.tui.sources.replay import RESET_EVENT
 
 SILENT_AFTER = 5.0  # seconds without new bytes before the status bar says so
 # Bytes compared at the start and before the read position to notice a rewrite: a few

@@ -25,10 +25,10 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from core.config import CLIP_MODES, Scenario
-from core.events import decode
-from tui.sources.base import COMMANDS
-from tui.sources.child import child_main
+from bp_tui.core.config import CLIP_MODES, Scenario
+from bp_tui.core.events import decode
+from bp_tui.tui.sources.base import COMMANDS
+from bp_tui.tui.sources.child import child_main
 
 MAX_MESSAGES_PER_POLL = 64  # batches read by one poll(); each holds up to ~50 ms of steps
 POLL_BUDGET = 0.02  # seconds of work one poll() may do before returning

@@ -13,11 +13,11 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from core.events import EVENT_TYPES, end_event
-from core.stream import EventLog
+from bp_tui.core.events import EVENT_TYPES, end_event
+from bp_tui.core.stream import EventLog
 
 if TYPE_CHECKING:
-    from tui.sources.base import EventSource
+    from bp_tui.tui.sources.base import EventSource
 
 
 class RecordingSource:

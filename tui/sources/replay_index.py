@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import numpy as np
-
-from core.events import EventDecodeError, decode
-from core.stream import MAX_LINE_BYTES, StreamError, StreamParser
+from bp_tui.core.events import EventDecodeError, decode
+from bp_tui.core.stream import MAX_LINE_BYTES, StreamError, StreamParser
 
 _CHUNK = 1 << 18  # bytes read per system call while indexing
 
