@@ -54,9 +54,8 @@ def load_scenario(name: str, *, tiny: bool = False) -> tuple[Scenario, str]:
     dozen steps would time the set-up instead of the step. ``note`` says so.
     ``tiny`` (the smoke test) also shrinks the data set.
     """
-    from bp_tui.core.trainer import Trainer
-
     from bp_tui import scenarios
+    from bp_tui.core.trainer import Trainer
 
     def get(fix: bool) -> Scenario:
         sc = scenarios.load(name, fix=fix).with_(steps=10**9)

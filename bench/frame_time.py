@@ -55,9 +55,8 @@ class ScriptedSource:
 
 def real_events(steps: int, tiny: bool) -> tuple[Any, list[dict[str, Any]]]:
     """``(scenario, [run event, step events...])`` from a real training run."""
-    from bp_tui.core.trainer import Trainer
-
     from bp_tui import scenarios
+    from bp_tui.core.trainer import Trainer
 
     sc = scenarios.load(SCENARIO).with_(steps=10**7)
     tr = Trainer(sc)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+
 from bp_tui.core import blas
 
 # Set on some machines because older OpenBLAS builds crash on their CPUs; they slow a

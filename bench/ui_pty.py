@@ -50,7 +50,7 @@ def app_available() -> str:
     if bp_tui_exe() is None:
         return "bp-tui not installed"
     try:
-        importlib.import_module("bp_tui.tui.dashboard_cli")
+        importlib.import_module("bp_tui.tui.commands.dashboard")
     except ImportError as exc:
         return f"dashboard not available: {exc}"
     return ""

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from bp_tui.core.events import LAYER_KEYS
 
 # Series keys: the step's scalars (``clipped`` as 0/1) and its per-layer lists.

@@ -19,6 +19,7 @@ import math
 from typing import Any
 
 import numpy as np
+
 from bp_tui.core import events
 from bp_tui.core.clipping import clip_by_value
 from bp_tui.core.clipping import global_norm as global_grad_norm

@@ -27,6 +27,7 @@ import time
 from types import ModuleType
 
 import numpy as np
+
 from bp_tui.core.stream import EventWriter
 
 HIDDEN = (64, 64, 64)

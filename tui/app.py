@@ -15,15 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from bp_tui.core.config import Scenario
 from bp_tui.tui.screens.dashboard import DashboardScreen
 from bp_tui.tui.screens.help import HelpScreen
 from bp_tui.tui.screens.picker import PickerScreen
-from textual.app import App
-from textual.binding import Binding, BindingType
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
     from bp_tui.tui.sources.base import EventSource
@@ -63,7 +65,9 @@ class ScenarioCommands(Provider):
 
 
 class BpTuiApp(App[int]):
-    CSS_PATH = "app.tcss"
+    # absolute: Textual resolves a relative CSS_PATH beside the module of each subclass
+    # (the replay and watch apps live in tui/commands/)
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "bp-tui"
     COMMANDS = App.COMMANDS | {ScenarioCommands}
     # The screen a run is shown on; replay and watch set a subclass with their own keys.

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from bp_tui.core.stream import read_stream
 
+from bp_tui.core.stream import read_stream
 from tests.e2e.conftest import TmuxPane, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from bp_tui.core.config import ModelConfig, Scenario, TrainConfig
 from bp_tui.tui.app import BpTuiApp
-
 from tests.ui.fake_source import FakeSource
 
 

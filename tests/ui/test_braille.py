@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from bp_tui.tui.panes.braille import FastLine, build, proxy_points
-from bp_tui.tui.panes.plotting import envelope
 from rich.console import Console
 from rich.text import Text
 from textual_plotext.plot import Plot
+
+from bp_tui.tui.panes.braille import FastLine, build, proxy_points
+from bp_tui.tui.panes.plotting import envelope
 
 
 def both(lines, *, size=(58, 14), log=False, hline=None, texts=(), xlim=None):

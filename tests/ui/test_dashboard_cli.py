@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from bp_tui.tui.dashboard_cli import run_dashboard
+
+from bp_tui.tui.commands.dashboard import run_dashboard
 
 
 @pytest.mark.parametrize(

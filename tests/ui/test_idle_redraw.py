@@ -9,7 +9,6 @@ from bp_tui.tui.panes.layer_table import LayerTable
 from bp_tui.tui.panes.loss import LossPane
 from bp_tui.tui.panes.plotting import GuardedPlot
 from bp_tui.tui.panes.status import StatusLine
-
 from tests.ui.conftest import pump
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from bp_tui.tui.commands.screenshot import screen_text
 from bp_tui.tui.panes.layer_table import LayerTable
 from bp_tui.tui.panes.loss import LossPane
 from bp_tui.tui.panes.status import StatusLine
 from bp_tui.tui.screens.dashboard import DashboardScreen
 from bp_tui.tui.screens.help import HelpScreen
 from bp_tui.tui.screens.picker import PickerScreen
-from bp_tui.tui.screenshot import screen_text
-
 from tests.ui.conftest import pump
 
 

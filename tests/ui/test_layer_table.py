@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.app import App, ComposeResult
+
 from bp_tui.core.history import History
 from bp_tui.tui.panes.layer_table import COLUMNS, LayerTable
 from bp_tui.tui.panes.view import RunView
-from textual.app import App, ComposeResult
 
 LAYERS = [
     {"name": "L1", "fan_in": 2, "fan_out": 8, "activation": "relu"},

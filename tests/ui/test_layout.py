@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+
+from bp_tui.tui.commands.screenshot import screen_text
 from bp_tui.tui.panes.layer_table import LayerTable
 from bp_tui.tui.panes.plotting import GuardedPlot
-from bp_tui.tui.screenshot import screen_text
-
 from tests.ui.conftest import pump
 
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from bp_tui.tui.panes.grad_norms import GradNormsPane
 from bp_tui.tui.panes.loss import LossPane
-
 from tests.ui.conftest import pump
 
 STEPS = 1_000_000

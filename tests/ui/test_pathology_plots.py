@@ -5,13 +5,12 @@ from __future__ import annotations
 import math
 import re
 
+from bp_tui.tui.commands.screenshot import screen_text
 from bp_tui.tui.panes.dead_units import DeadUnitsPane
 from bp_tui.tui.panes.grad_flow import GradFlowPane
 from bp_tui.tui.panes.grad_norms import GradNormsPane
 from bp_tui.tui.panes.layer_table import LayerTable
 from bp_tui.tui.panes.loss import LossPane
-from bp_tui.tui.screenshot import screen_text
-
 from tests.ui.conftest import pump
 from tests.ui.fake_source import fake_step
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bp_tui.scenarios import list_builtin
-from bp_tui.tui.dashboard_cli import collect, parser
-from bp_tui.tui.screens.dashboard import DashboardScreen
-from bp_tui.tui.screens.picker import PickerScreen
-from bp_tui.tui.screenshot import screen_text
 from textual.widgets import OptionList
 
+from bp_tui.scenarios import list_builtin
+from bp_tui.tui.commands.dashboard import collect, parser
+from bp_tui.tui.commands.screenshot import screen_text
+from bp_tui.tui.screens.dashboard import DashboardScreen
+from bp_tui.tui.screens.picker import PickerScreen
 from tests.ui.conftest import pump
 
 

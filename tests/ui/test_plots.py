@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from bp_tui.tui.commands.screenshot import screen_text
 from bp_tui.tui.panes.clipping import ClippingPane
 from bp_tui.tui.panes.dead_units import DeadUnitsPane
 from bp_tui.tui.panes.grad_flow import GradFlowPane
@@ -12,8 +14,6 @@ from bp_tui.tui.panes.grad_norms import GradNormsPane
 from bp_tui.tui.panes.loss import LossPane
 from bp_tui.tui.panes.plotting import GuardedPlot
 from bp_tui.tui.panes.status import StatusLine
-from bp_tui.tui.screenshot import screen_text
-
 from tests.ui.conftest import pump
 from tests.ui.fake_source import fake_step
 

@@ -17,14 +17,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from bp_tui.core.events import decode, encode
 from bp_tui.core.history import LAYER_KEYS, SCALAR_KEYS, History
 from bp_tui.core.stream import read_stream
 from bp_tui.core.trainer import Trainer
 from bp_tui.scenarios import load
 from bp_tui.tui.app import BpTuiApp
+from bp_tui.tui.commands.replay import replay_app, watch_app
 from bp_tui.tui.panes.status import StatusLine
-from bp_tui.tui.replay_cli import replay_app, watch_app
 from bp_tui.tui.sources.live import LiveSource
 from bp_tui.tui.sources.record import RecordingSource
 from bp_tui.tui.sources.replay_index import index_stream

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
+
+from bp_tui.tui.commands.screenshot import screen_text
 from bp_tui.tui.panes.grad_flow import GradFlowPane
 from bp_tui.tui.panes.layer_table import LayerTable
 from bp_tui.tui.panes.loss import LossPane
 from bp_tui.tui.panes.plotting import GuardedPlot
 from bp_tui.tui.panes.status import StatusInfo, status_text
 from bp_tui.tui.screens.help import HelpScreen
-from bp_tui.tui.screenshot import screen_text
-
 from tests.ui.conftest import pump
 
 BASE = StatusInfo(

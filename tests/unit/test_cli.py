@@ -15,10 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from bp_tui.core import mlp as core_mlp
 from bp_tui.core.config import ACTIVATIONS
 from bp_tui.scenarios import list_builtin, load
-from bp_tui.tui import cli
+from bp_tui.tui.commands import cli
 
 BP_TUI = Path(sys.executable).with_name("bp-tui")
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}  # tiny nets: one thread is fastest
@@ -217,7 +218,7 @@ def test_gradcheck_fails_when_backward_is_wrong(monkeypatch, capsys) -> None:
 
 def test_headless_commands_do_not_load_textual() -> None:
     code = (
-        "import sys; from bp_tui.tui.cli import main; "
+        "import sys; from bp_tui.tui.commands.cli import main; "
         "assert main(['run', 'healthy', '--steps', '3', '--jsonl']) == 0; "
         "assert main(['list']) == 0; "
         "bad = [m for m in ('textual', 'rich', 'plotext') if m in sys.modules]; "
@@ -231,7 +232,7 @@ def test_summary_of_a_run_whose_first_step_is_already_non_finite():
     # a run can diverge at step 1 (no finite step at all): the summary says so, no crash
     from bp_tui.core.trainer import Trainer
     from bp_tui.scenarios import load
-    from bp_tui.tui.headless import summary
+    from bp_tui.tui.commands.headless import summary
 
     scenario = load("exploding", steps=3)
     trainer = Trainer(scenario)

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from bp_tui.core.clipping import clip_by_norm, clip_by_value
 from bp_tui.core.mlp import MLP
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from bp_tui.core.config import DATA_KINDS, DataConfig
 from bp_tui.core.datasets import make_dataset
 

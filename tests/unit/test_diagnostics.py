@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from bp_tui.core.diagnostics import SquaredNorms, dead_units, layer_norms, saturated_fraction
 from bp_tui.core.mlp import MLP
 

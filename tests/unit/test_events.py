@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+
 from bp_tui.core.events import (
     EVENT_VERSION,
     EventDecodeError,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from bp_tui.core.activations import get_activation
 from bp_tui.core.config import ACTIVATIONS, LOSSES
 from bp_tui.core.gradcheck import gradcheck, min_abs_preactivation, numerical_grads

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from bp_tui.core.history import History
 
 

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from bp_tui.core.config import INITS
 from bp_tui.core.initializers import init_bias, init_weights
 from bp_tui.core.mlp import MLP

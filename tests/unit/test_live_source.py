@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from bp_tui.core.config import DataConfig, ModelConfig, Scenario, TrainConfig
 from bp_tui.core.events import decode, encode
 from bp_tui.core.trainer import Trainer

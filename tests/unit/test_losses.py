@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+
 from bp_tui.core.config import LOSSES
 from bp_tui.core.losses import get_loss, n_outputs, predict, targets_for
 

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from bp_tui.core.mlp import MLP
 from bp_tui.core.optim import make_optimizer
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from bp_tui.core.events import EVENT_VERSION, encode
 from bp_tui.core.stream import read_stream
 from bp_tui.tui.sources.follow import FollowSource
@@ -460,7 +461,7 @@ def test_follow_pause_holds_reading(tmp_path: Path) -> None:
 def test_replay_cli_reports_a_file_it_cannot_show_in_one_line(
     tmp_path: Path, capsys, content: str | None, message: str
 ) -> None:
-    from bp_tui.tui.cli import main
+    from bp_tui.tui.commands.cli import main
 
     path = tmp_path / "run.jsonl"
     if content is not None:

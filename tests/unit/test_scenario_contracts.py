@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from bp_tui.core import blas
 from bp_tui.core.config import Scenario
 from bp_tui.core.trainer import Trainer

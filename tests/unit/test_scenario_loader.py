@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
 from bp_tui.core.config import ACTIVATIONS, DataConfig, ModelConfig, TrainConfig
 from bp_tui.scenarios import ScenarioError, list_builtin, load
 from bp_tui.scenarios.loader import BUILTIN_DIR

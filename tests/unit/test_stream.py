@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from bp_tui.core.events import EVENT_VERSION, encode
 from bp_tui.core.stream import EventWriter, StreamParser, read_stream
 

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
+
 from bp_tui.core.config import DataConfig, ModelConfig, Scenario, TrainConfig
 from bp_tui.core.events import decode, encode
 from bp_tui.core.trainer import Trainer

@@ -13,9 +13,10 @@ import math
 from typing import Any
 
 import numpy as np
-from bp_tui.tui.panes.view import RunView, fmt_num
 from rich.text import Text
 from textual.widgets import Static
+
+from bp_tui.tui.panes.view import RunView, fmt_num
 
 MIN_DECADES = 4
 

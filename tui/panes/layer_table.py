@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bp_tui.tui.panes.view import RunView, fmt_num
 from textual.color import Color
 from textual.content import Content
 from textual.widgets import Static
+
+from bp_tui.tui.panes.view import RunView, fmt_num
 
 COLUMNS = ("layer", "shape", "act", "|dW|", "|W|", "upd/W", "dead/sat")
 

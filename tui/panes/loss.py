@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from bp_tui.tui.panes.plotting import GuardedPlot, Line, envelope, fit_title
 from bp_tui.tui.panes.view import RunView
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from bp_tui.tui.panes.braille import FastLine, build, proxy_points
 from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
+
+from bp_tui.tui.panes.braille import FastLine, build, proxy_points
 
 if TYPE_CHECKING:
     from bp_tui.tui.panes.view import RunView

@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bp_tui.tui.panes.view import fmt_num
 from rich.text import Text
 from textual.app import RenderResult
 from textual.widget import Widget
+
+from bp_tui.tui.panes.view import fmt_num
 
 STATE_STYLES = {"running": "bold green", "paused": "bold yellow", "completed": "bold cyan"}
 ELLIPSIS = "…"

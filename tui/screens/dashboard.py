@@ -12,6 +12,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Markdown
+
 from bp_tui.core.config import CLIP_MODES, Scenario
 from bp_tui.core.history import History
 from bp_tui.tui.panes.clipping import ClippingPane
@@ -22,11 +28,6 @@ from bp_tui.tui.panes.layer_table import LayerTable
 from bp_tui.tui.panes.loss import LossPane
 from bp_tui.tui.panes.status import StatusInfo, StatusLine
 from bp_tui.tui.panes.view import RunView
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Grid, Horizontal, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Markdown
 
 if TYPE_CHECKING:
     from bp_tui.tui.sources.base import EventSource

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bp_tui.core.config import Scenario
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
+
+from bp_tui.core.config import Scenario
 
 
 def option_prompt(scenario: Scenario) -> Text:

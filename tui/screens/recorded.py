@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import ClassVar
 
+from textual.binding import Binding, BindingType
+
 from bp_tui.tui.panes.status import StatusInfo
 from bp_tui.tui.screens.dashboard import DashboardScreen
-from textual.binding import Binding, BindingType
 
 # (key, action, footer label, footer shown): priority bindings, so that a focused table
 # or scroll view does not take the arrow keys.

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
 from bp_tui.core.stream import StreamError
 from bp_tui.tui.sources.replay_index import StepReader, StreamIndex, index_stream
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import numpy as np
+
 from bp_tui.core.events import EventDecodeError, decode
 from bp_tui.core.stream import MAX_LINE_BYTES, StreamError, StreamParser
 

@@ -28,6 +28,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 import numpy as np
+
 from bp_tui.core.config import Scenario
 from bp_tui.core.events import encode
 from bp_tui.tui.errors import EXIT_INTERRUPTED, CliError

@@ -18,7 +18,7 @@ from typing import Any
 
 from bp_tui.core.config import Scenario
 from bp_tui.core.stream import StreamError, StreamParser
-from bp_tui.tui.dashboard_cli import _Parser, _positive
+from bp_tui.tui.commands.dashboard import _Parser, _positive
 from bp_tui.tui.errors import EXIT_USAGE, CliError, error_line
 from bp_tui.tui.sources.replay_index import StreamIndex, index_stream
 
@@ -136,7 +136,7 @@ def run_replay(argv: list[str]) -> int:
     except (CliError, StreamError) as exc:
         print(error_line(exc), file=sys.stderr)
         return EXIT_USAGE
-    from bp_tui.tui.dashboard_cli import run_app
+    from bp_tui.tui.commands.dashboard import run_app
 
     return run_app(replay_app(args.file, index, speed=args.speed, fps=args.fps))
 
@@ -154,6 +154,6 @@ def run_watch(argv: list[str]) -> int:
     except (CliError, StreamError, OSError) as exc:
         print(error_line(exc), file=sys.stderr)
         return EXIT_USAGE
-    from bp_tui.tui.dashboard_cli import run_app
+    from bp_tui.tui.commands.dashboard import run_app
 
     return run_app(watch_app(args.file, fps=args.fps, head=head))

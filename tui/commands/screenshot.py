@@ -1,6 +1,6 @@
 """Headless screenshots of the dashboard: SVG for the docs, plain text for tests.
 
-    python -m bp_tui.tui.screenshot docs/screenshot.svg --scenario vanishing \
+    python -m bp_tui.tui.commands.screenshot docs/screenshot.svg --scenario vanishing \
         --size 120x40 --steps 400
 
 runs the real app headless (``App.run_test``) on a built-in scenario with the live
@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 if TYPE_CHECKING:
-    from bp_tui.core.config import Scenario
     from textual.app import App
+
+    from bp_tui.core.config import Scenario
 
 
 def screen_text(app: App[Any]) -> str:
@@ -98,7 +99,7 @@ def export_svg(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bp_tui.tui.screenshot")
+    parser = argparse.ArgumentParser(prog="python -m bp_tui.tui.commands.screenshot")
     parser.add_argument("path")
     parser.add_argument("--scenario", default="vanishing")
     parser.add_argument("--size", default="120x40")

@@ -3,11 +3,11 @@
 ::
 
     bp-tui                          the dashboard (scenario picker)
-    bp-tui SCENARIO [options]       the dashboard on a scenario (tui.dashboard_cli)
+    bp-tui SCENARIO [options]       the dashboard on a scenario (commands.dashboard)
     bp-tui list                     the built-in scenarios
-    bp-tui run SCENARIO [...]       train without the dashboard (tui.headless)
+    bp-tui run SCENARIO [...]       train without the dashboard (commands.headless)
     bp-tui gradcheck SCENARIO       backprop against finite differences
-    bp-tui replay FILE / watch FILE a recorded / growing event stream (tui.replay_cli)
+    bp-tui replay FILE / watch FILE a recorded / growing event stream (commands.replay)
 
 Every module behind a subcommand is imported only when that subcommand runs: textual
 is loaded for the dashboard alone, so the headless commands start fast. Any user
@@ -127,14 +127,14 @@ def _lazy(module: str, function: str, argv: list[str], what: str) -> int:
 def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] in ("replay", "watch"):
         function = "run_replay" if argv[0] == "replay" else "run_watch"
-        return _lazy("bp_tui.tui.replay_cli", function, argv[1:], f"bp-tui {argv[0]}")
+        return _lazy("bp_tui.tui.commands.replay", function, argv[1:], f"bp-tui {argv[0]}")
     if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help", "--version"):
-        return _lazy("bp_tui.tui.dashboard_cli", "run_dashboard", argv, "the dashboard")
+        return _lazy("bp_tui.tui.commands.dashboard", "run_dashboard", argv, "the dashboard")
 
     args = _parser().parse_args(argv)
     if args.command == "list":
         return _list(print)
-    from bp_tui.tui import headless  # numpy and the core: only for the commands that train
+    from bp_tui.tui.commands import headless  # numpy and the core: only for the commands that train
 
     scenario = load(args.scenario, fix=args.fix, seed=args.seed, steps=getattr(args, "steps", None))
     if args.command == "run":
