@@ -16,6 +16,7 @@ skips both (the benchmark's baseline) and still reports loss and finiteness.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -173,7 +174,8 @@ class Trainer:
             seed=s.seed,
             fix=s.fix,
             layers=layers,
-            config=s.to_dict(),
+            # the file's name only: a recording is shared, its author's folders are not
+            config=s.with_(source=os.path.basename(s.source)).to_dict(),
         )
 
     def end_event(self, reason: str | None = None) -> dict[str, Any]:

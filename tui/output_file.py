@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import select
 import stat
@@ -119,10 +118,13 @@ class OutputFile:
         self._closed = False
         if block:
             check_output_path(self.path, option, inputs=inputs)
-            if not self._try_open():
-                if on_wait is not None:
-                    on_wait()
-                self._open(os.O_WRONLY | os.O_CLOEXEC | os.O_NOCTTY)  # waits for a reader
+            try:
+                if not self._try_open():
+                    if on_wait is not None:
+                        on_wait()
+                    self._open(os.O_WRONLY | os.O_CLOEXEC | os.O_NOCTTY)  # waits for a reader
+            except OSError as exc:
+                raise CliError(self.path, option, f"cannot write ({_reason(exc)})") from None
         else:
             self.pump()
 
@@ -150,8 +152,10 @@ class OutputFile:
             self._flush()
         except OSError as exc:
             self._fail(_reason(exc))
-        except CliError as exc:
+        except CliError as exc:  # the path now leads to a scenario file
             self._fail(exc.problem)
+        if self.block and self.error is not None:
+            raise CliError(self.path, self.option, f"cannot write ({self.error})")
 
     def close(self, grace: float = CLOSE_GRACE) -> None:
         """Write what is pending (a slow FIFO reader gets at most ``grace`` seconds to
@@ -176,21 +180,14 @@ class OutputFile:
         try:
             self._open(_WRITE_FLAGS | os.O_NONBLOCK)
         except OSError as exc:
-            if exc.errno == errno.ENXIO:  # a FIFO without a reader
-                self.waiting = True
-                return False
-            if self.block:
-                self._raise(exc)
-            raise
+            if exc.errno != errno.ENXIO:  # ENXIO: a FIFO without a reader
+                raise
+            self.waiting = True
+            return False
         return True
 
     def _open(self, flags: int) -> None:
-        try:
-            fd = os.open(self.path, flags, 0o666)
-        except OSError as exc:
-            if exc.errno == errno.ENXIO or not self.block:
-                raise
-            self._raise(exc)
+        fd = os.open(self.path, flags, 0o666)
         st = os.fstat(fd)
         if (st.st_dev, st.st_ino) in self._protected:
             os.close(fd)
@@ -199,7 +196,7 @@ class OutputFile:
         if self._regular:
             os.ftruncate(fd, 0)  # overwrite as cp does: same inode, mode and links
         if self.block:  # from now on, writes wait for the reader like any file's
-            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+            os.set_blocking(fd, True)
         self._fd = fd
         self.waiting = False
 
@@ -211,11 +208,6 @@ class OutputFile:
                 n = os.write(self._fd, self._pending)
             except BlockingIOError:  # a FIFO whose reader is behind: the next pump
                 return
-            except OSError as exc:
-                if self.block:
-                    self._fail(_reason(exc))
-                    self._raise(exc)
-                raise
             newline = self._pending.rfind(b"\n", 0, n)
             if newline >= 0:
                 self._complete = self._written + newline + 1
@@ -229,6 +221,3 @@ class OutputFile:
         if self._fd is not None and self._regular:
             with contextlib.suppress(OSError):  # the file may be gone with its disk
                 os.ftruncate(self._fd, self._complete)
-
-    def _raise(self, exc: OSError) -> None:
-        raise CliError(self.path, self.option, f"cannot write ({_reason(exc)})") from None
