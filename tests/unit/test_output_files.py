@@ -60,6 +60,23 @@ def no_hidden_files(folder: Path) -> None:
     assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []
 
 
+def long_run(out: Path, lines: int = 0, steps: int = 10_000_000) -> subprocess.Popen[str]:
+    """``bp-tui run`` of ``steps`` steps into ``out``, once ``out`` has ``lines`` lines."""
+    proc = subprocess.Popen(
+        [str(BP_TUI), "run", "vanishing", "--steps", str(steps), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    deadline = time.monotonic() + 60
+    while lines and time.monotonic() < deadline:
+        if out.exists() and out.read_text().count("\n") >= lines:
+            break
+        time.sleep(0.05)
+    return proc
+
+
 class FifoReader(threading.Thread):
     """Reads a FIFO to its end in the background (``bytes`` once joined)."""
 
@@ -128,13 +145,7 @@ def test_fifo_with_a_reader_gets_the_stream_and_stays_a_fifo(tmp_path: Path) -> 
 def test_fifo_without_a_reader_waits_for_one(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    proc = subprocess.Popen(
-        [str(BP_TUI), "run", "healthy", "--steps", "5", "--out", str(fifo)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=ENV,
-    )
+    proc = long_run(fifo, steps=5)
     assert proc.stderr is not None
     assert "waiting for a reader of" in proc.stderr.readline()
     time.sleep(0.3)
@@ -142,6 +153,7 @@ def test_fifo_without_a_reader_waits_for_one(tmp_path: Path) -> None:
     with open(fifo, "rb") as f:
         data = f.read()
     assert proc.wait(timeout=60) == 0
+    proc.communicate(timeout=60)
     assert data.count(b"\n") == 7 and b'"reason":"completed"' in data
 
 
@@ -210,12 +222,7 @@ def test_config_is_checked_before_the_output_is_opened(tmp_path: Path) -> None:
 
 def test_run_out_is_followable_while_the_run_goes_on(tmp_path: Path) -> None:
     out = tmp_path / "live.jsonl"
-    proc = subprocess.Popen(
-        [str(BP_TUI), "run", "healthy", "--steps", "10000000", "--out", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=ENV,
-    )
+    proc = long_run(out)
     try:
         follow = FollowSource(out)
         follow.start()
@@ -229,7 +236,7 @@ def test_run_out_is_followable_while_the_run_goes_on(tmp_path: Path) -> None:
         no_hidden_files(tmp_path)
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
+        proc.communicate(timeout=60)
         follow.close()
 
 
@@ -241,16 +248,7 @@ def test_run_out_is_followable_while_the_run_goes_on(tmp_path: Path) -> None:
 )
 def test_a_stop_signal_ends_the_file_with_stopped(tmp_path: Path, signum: int, status: int) -> None:
     out = tmp_path / "rec.jsonl"
-    proc = subprocess.Popen(
-        [str(BP_TUI), "run", "vanishing", "--steps", "10000000", "--out", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=ENV,
-    )
-    deadline = time.monotonic() + 60
-    while (not out.exists() or out.read_text().count("\n") < 5) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    proc = long_run(out, lines=5)
     proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == status, stderr
@@ -263,17 +261,9 @@ def test_a_stop_signal_ends_the_file_with_stopped(tmp_path: Path, signum: int, s
 
 def test_sigkill_leaves_valid_lines_up_to_the_last(tmp_path: Path) -> None:
     out = tmp_path / "rec.jsonl"
-    proc = subprocess.Popen(
-        [str(BP_TUI), "run", "vanishing", "--steps", "10000000", "--out", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=ENV,
-    )
-    deadline = time.monotonic() + 60
-    while (not out.exists() or out.read_text().count("\n") < 5) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    proc = long_run(out, lines=5)
     proc.kill()
-    proc.wait(timeout=60)
+    proc.communicate(timeout=60)
     contents = read_stream(out)
     assert contents.run is not None and len(contents.events) >= 4
     # at most the last line may be cut; everything before it reads back
