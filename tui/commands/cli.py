@@ -18,7 +18,6 @@ status 2; a traceback means a bug.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -155,12 +154,15 @@ def _dispatch(argv: list[str]) -> int:
 
 
 def _discard_stdout() -> None:
-    """Forget what ``sys.stdout`` still buffers for a reader that has gone away."""
-    if getattr(sys.stdout, "buffer", None) is None:  # not a file (a StringIO): nothing lost
-        return
-    # TextIOWrapper has no public way to drop its buffer; a fresh wrapper over a
-    # /dev/null sink stands in for stdout for the rest of this process's life.
-    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - closed by the interpreter at exit
+    """Stop writing to a stdout whose reader has gone away.
+
+    Python flushes ``sys.stdout`` once more at exit, which would raise again
+    ("Exception ignored ... BrokenPipeError", exit status 120). With ``sys.stdout`` set
+    to None, print() writes nothing and the exit flush skips it. The signal docs' recipe,
+    ``os.dup2`` of /dev/null over fd 1, would change the process's file descriptors
+    (and leak the one opened), which ``main()`` called in-process must not do.
+    """
+    sys.stdout = None  # type: ignore[assignment]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
