@@ -34,7 +34,9 @@ def _reexec_without_openblas_env(argv: list[str]) -> None:
     """Re-run this command with OPENBLAS_CORETYPE/L2_SIZE unset, if set.
 
     They are set on some machines for old OpenBLAS builds and slow a current NumPy; only
-    the benchmark process and its children lose them, never the tests or CI.
+    the benchmark process and its children lose them. Called from the ``__main__`` guard
+    alone: ``main()`` is also called in-process (the test suite), and replacing that
+    process would end the test run mid-way with exit status 0.
     """
     present = {k: os.environ[k] for k in OPENBLAS_ENV if k in os.environ}
     if not present or os.environ.get("BP_BENCH_UNSET_OPENBLAS"):
@@ -90,8 +92,6 @@ def main(argv: list[str] | None = None) -> int:
             parser.exit(
                 2, f"bench: error: --only: {unknown[0]!r} is not one of {', '.join(GROUPS)}\n"
             )
-    _reexec_without_openblas_env(argv)
-
     cfg = BenchConfig.quick() if args.quick else BenchConfig.full()
     info = machine_info()
     print(describe(info), flush=True)
@@ -112,4 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # The environment is read once, when the BLAS loads: unsetting the variables needs a
+    # new process, so only ``python -m bench`` itself does it, before anything runs.
+    _reexec_without_openblas_env(sys.argv[1:])
     sys.exit(main())

@@ -25,7 +25,7 @@ from bench.config import BenchConfig
 from bench.machine import trainer_blas
 from bench.report import Row, ratio_row, unavailable
 from bench.timing import interleave
-from bench.torch_step import make_torch_step, set_torch_threads, torch_available
+from bench.torch_step import make_torch_step, torch_available, torch_threads
 
 if TYPE_CHECKING:
     from bp_tui.core.config import Scenario
@@ -121,8 +121,7 @@ def _torch_rows(cfg: BenchConfig) -> list[Row]:
             seed=sc.seed,
         )
         # Both sides get the BLAS threads the trainer process runs with (core.blas).
-        with trainer_blas(tr.net.sizes) as n:
-            threads = set_torch_threads(n)
+        with trainer_blas(tr.net.sizes) as n, torch_threads(n) as threads:
             s = interleave(
                 {"numpy": ours, "torch": theirs},
                 rounds=cfg.rounds,

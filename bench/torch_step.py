@@ -8,7 +8,8 @@ or denormals would time differently).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -22,12 +23,19 @@ def torch_available() -> bool:
     return True
 
 
-def set_torch_threads(n: int) -> int:
-    """Give torch ``n`` intra-op threads (NumPy's BLAS count); returns what torch took."""
+@contextmanager
+def torch_threads(n: int) -> Iterator[int]:
+    """Give torch ``n`` intra-op threads (NumPy's BLAS count) for the ``with`` block;
+    yields what torch took. The old count is restored after: the smoke tests run the
+    benchmarks inside the test process, whose later torch tests keep their own setting."""
     import torch
 
+    before = torch.get_num_threads()
     torch.set_num_threads(max(1, n))
-    return torch.get_num_threads()
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
 
 
 def make_torch_step(

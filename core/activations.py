@@ -17,11 +17,15 @@ Every array here has the shape of the layer's pre-activation, ``(m, n_out)``.
 
 An ``Activation`` is also the string of its name (``get_activation("relu") ==
 "relu"``), so a layer's activation can go straight into an event or a message.
+
+Activations are values: immutable, like the strings they are. ``get_activation`` hands
+out shared instances, so none may change under the networks that use it; a leaky ReLU
+of another slope is a new value, ``LeakyReLU(slope=0.2)``.
 """
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 
@@ -46,14 +50,24 @@ def _zeros(shape: tuple[int, ...]) -> np.ndarray:
 
 
 class Activation(str):
-    """Base class: an activation function that is also its own name."""
+    """Base class: an activation function that is also its own name; immutable."""
 
-    name: str
+    NAME: ClassVar[str]
 
-    def __new__(cls, name: str) -> Activation:
-        self = super().__new__(cls, name)
-        self.name = name
-        return self
+    def __new__(cls, name: str | None = None) -> Activation:
+        return super().__new__(cls, name or cls.NAME)
+
+    @property
+    def name(self) -> str:
+        return str(self)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError(
+            f"activations are immutable values: make a new one instead of setting {key!r}"
+        )
+
+    def __delattr__(self, key: str) -> None:
+        raise AttributeError(f"activations are immutable values: cannot delete {key!r}")
 
     def fn(self, z: np.ndarray) -> np.ndarray:
         """``f(z)``, a new array of ``z``'s shape."""
@@ -79,6 +93,8 @@ class Activation(str):
 class Linear(Activation):
     """Identity, ``f(z) = z``: the output layer (logits) and deep *linear* nets."""
 
+    NAME = "linear"
+
     def forward(self, z: np.ndarray, out: np.ndarray) -> np.ndarray:
         return z  # A is Z: no copy needed
 
@@ -88,6 +104,8 @@ class Linear(Activation):
 
 class ReLU(Activation):
     """``f(z) = max(z, 0)``; ``f'(z) = 1`` if ``z > 0`` else ``0`` (0 at the kink)."""
+
+    NAME = "relu"
 
     def forward(self, z: np.ndarray, out: np.ndarray) -> np.ndarray:
         # Against an array of zeros, not the scalar 0.0: NumPy's maximum has a SIMD loop
@@ -108,12 +126,28 @@ class ReLU(Activation):
 class LeakyReLU(Activation):
     """``f(z) = z`` if ``z > 0`` else ``slope * z``: a dead-looking unit still learns."""
 
+    NAME = "leaky_relu"
     slope: float
 
-    def __new__(cls, name: str, slope: float = LEAKY_SLOPE) -> LeakyReLU:
+    def __new__(cls, name: str | None = None, slope: float = LEAKY_SLOPE) -> LeakyReLU:
         self = cast("LeakyReLU", super().__new__(cls, name))
-        self.slope = slope
+        object.__setattr__(self, "slope", float(slope))  # set once, here only
         return self
+
+    def __eq__(self, other: object) -> bool:
+        same_name = str.__eq__(self, other)
+        if isinstance(other, LeakyReLU) and same_name is True:
+            return self.slope == other.slope
+        return same_name
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = str.__hash__  # equal values have equal names, so equal hashes
+
+    def __repr__(self) -> str:
+        return f"LeakyReLU(slope={self.slope!r})"
 
     def forward(self, z: np.ndarray, out: np.ndarray) -> np.ndarray:
         # max(z, slope * z) is z for z > 0 and slope * z below, as long as slope < 1.
@@ -126,6 +160,8 @@ class LeakyReLU(Activation):
 
 class Sigmoid(Activation):
     """``f(z) = 1 / (1 + exp(-z))``; ``f'(z) = a (1 - a)``, at most 1/4."""
+
+    NAME = "sigmoid"
 
     def forward(self, z: np.ndarray, out: np.ndarray) -> np.ndarray:
         # 1 / (1 + exp(-z)) is accurate to a few ulps everywhere (0.5 + 0.5 tanh(z/2)
@@ -151,6 +187,8 @@ class Sigmoid(Activation):
 class Tanh(Activation):
     """``f(z) = tanh(z)``; ``f'(z) = 1 - a**2``."""
 
+    NAME = "tanh"
+
     def forward(self, z: np.ndarray, out: np.ndarray) -> np.ndarray:
         return np.tanh(z, out=out)
 
@@ -161,11 +199,7 @@ class Tanh(Activation):
 
 
 _ACTIVATIONS: dict[str, Activation] = {
-    "linear": Linear("linear"),
-    "relu": ReLU("relu"),
-    "leaky_relu": LeakyReLU("leaky_relu"),
-    "sigmoid": Sigmoid("sigmoid"),
-    "tanh": Tanh("tanh"),
+    a.name: a for a in (Linear(), ReLU(), LeakyReLU(), Sigmoid(), Tanh())
 }
 assert set(_ACTIVATIONS) == set(ACTIVATIONS)
 

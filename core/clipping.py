@@ -18,13 +18,29 @@ import numpy as np
 
 
 def norm(a: np.ndarray) -> float:
-    """Euclidean (Frobenius) norm of ``a`` as a float.
+    """The Euclidean (Frobenius) norm of ``a``, finite whenever its entries are.
 
-    ``sqrt(dot(a, a))`` on the raveled array: one BLAS call, several times faster than
-    ``np.linalg.norm`` on the small arrays of a tiny network.
+    ``sqrt(a . a)`` with one BLAS dot, except when the squares overflow float64 (entries
+    beyond about 1e154, e.g. the weights of an exploding network): then the entries are
+    divided by the largest magnitude first, ``max|a| * ||a / max|a|||``. ``inf`` or
+    ``nan`` entries give ``inf`` or ``nan`` as before. (Not repaired: entries all below
+    about 1e-154, whose squares underflow; no built-in gradient comes near that.)
     """
     v = a.reshape(-1)
-    return math.sqrt(np.dot(v, v))
+    with np.errstate(over="ignore"):
+        squares = float(v.dot(v))
+    if math.isinf(squares):
+        return scaled_norm(v)
+    return math.sqrt(squares)
+
+
+def scaled_norm(v: np.ndarray) -> float:
+    """``||v||`` computed as ``big * ||v / big||`` with ``big = max|v|`` (no overflow)."""
+    big = float(np.abs(v).max()) if v.size else 0.0
+    if not math.isfinite(big) or big == 0.0:
+        return big  # inf entries: the norm is inf (nan propagates through max)
+    scaled = v / big
+    return big * math.sqrt(float(scaled.dot(scaled)))
 
 
 def global_norm(grads: Sequence[np.ndarray]) -> float:

@@ -7,7 +7,9 @@
   (unit, example) pairs whose output sits near the flat ends of the curve, where the
   derivative is almost 0 and the gradient through the unit vanishes.
 - ``layer_norms(arrays)``: the Euclidean norm of each array (per-layer gradient and
-  weight norms).
+  weight norms), and ``SquaredNorms``, the same for the trainer's every step. Both stay
+  finite for finite arrays whose squares overflow float64 (an exploding network's
+  weights reach 1e190 before anything is inf).
 
 ``Z`` and ``A`` are a layer's ``(m, n_units)`` arrays from a forward pass over the
 data set being probed.
@@ -15,12 +17,13 @@ data set being probed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from .activations import RELU_FAMILY, SATURATING  # noqa: F401  (re-exported)
-from .clipping import norm
+from .clipping import norm, scaled_norm
 
 SATURATION = 0.97
 """A tanh output with ``|a| > SATURATION`` or a sigmoid above it is saturated..."""
@@ -57,36 +60,18 @@ def saturated_fraction(A: np.ndarray, activation: str) -> float:
 
 
 def layer_norms(arrays: Sequence[np.ndarray]) -> list[float]:
-    """``[||a|| for a in arrays]``, Euclidean / Frobenius, as floats."""
+    """``[||a|| for a in arrays]``, Euclidean / Frobenius, as floats (overflow-safe)."""
     return [norm(a) for a in arrays]
 
 
-def _buffer(a: np.ndarray) -> object:
-    """The object owning ``a``'s memory (the end of its ``.base`` chain)."""
-    while isinstance(a.base, np.ndarray):
-        a = a.base
-    return a if a.base is None else a.base
-
-
-# vecdot's own overhead is about three dots' (1.2 us against 0.3-0.45 us a dot).
-_MIN_GROUP = 3
-
-
 class SquaredNorms:
-    """``[a . a for a in arrays]`` for a fixed list of 1-D float64 views, called every step.
+    """``[a . a for a in arrays]`` for a fixed list of 1-D float64 arrays, every step.
 
-    One BLAS dot per array costs about 0.3-0.5 us of call overhead each, which for 11
-    layers (33 arrays a step) was most of the per-step statistics. Runs of consecutive
-    arrays of the same length at the same spacing in memory (the equal hidden layers
-    of one flat parameter vector, views of one buffer) are read as one strided
-    ``(k, n)`` view instead, and
-    ``np.vecdot`` gives their ``k`` squared norms in one call (9 arrays of 1024: 2.0 us
-    against 4.2). Values overflow to ``inf`` like the dots they replace.
-
-    Every dot writes its result into ``self.out`` ``(n,)`` (a 0-d view of it as the
-    dot's ``out``), and one ``np.sqrt(...).tolist()`` gives the norms: no NumPy scalar
-    per array and no ``math.sqrt`` per float (9 arrays of 64-4096: 4.0 us against 5.2).
-    The same BLAS dot computes each value, so the results are the same bits.
+    One BLAS dot per array, each writing its result into its cell of ``self.out``
+    ``(n,)`` (a 0-d view as the dot's ``out``: no NumPy scalar per array), so that one
+    ``np.sqrt(...)`` serves all of them, and several of these can share one buffer. The
+    squares overflow to ``inf`` for entries beyond about 1e154; ``norms()`` and
+    ``exact(roots)`` put the true (finite) norm in their place.
     """
 
     def __init__(self, arrays: Sequence[np.ndarray], out: np.ndarray | None = None) -> None:
@@ -96,43 +81,17 @@ class SquaredNorms:
         self.out = np.empty(self.n) if out is None else out  # the latest squared norms
         if self.out.shape != (self.n,) or self.out.dtype != np.float64:
             raise ValueError(f"out must be float64 of shape ({self.n},), found {self.out.shape}")
-        self._arrays = list(arrays)  # kept alive: the strided views read their memory
-        self._dots: list[tuple[np.ndarray, np.ndarray]] = []  # (a, 0-d view of out)
-        self._groups: list[tuple[np.ndarray, np.ndarray]] = []  # ((k, n) view, out[i:j])
-        i = 0
-        while i < len(arrays):
-            a = arrays[i]
-            j, step = i + 1, None
-            if a.ndim == 1 and a.strides == (a.itemsize,):
-                start = a.__array_interface__["data"][0]
-                while j < len(arrays) and arrays[j].shape == a.shape:
-                    b = arrays[j]
-                    gap = b.__array_interface__["data"][0] - start - (j - i - 1) * (step or 0)
-                    if (
-                        _buffer(b) is not _buffer(a)  # a view across allocations: never
-                        or b.strides != a.strides
-                        or gap <= 0
-                        or (step is not None and gap != step)
-                    ):
-                        break
-                    step = gap
-                    j += 1
-            if j - i >= _MIN_GROUP and step is not None:
-                group = np.lib.stride_tricks.as_strided(
-                    a, shape=(j - i, a.size), strides=(step, a.itemsize), writeable=False
-                )
-                self._groups.append((group, self.out[i:j]))
-            else:
-                j = i + 1
-                self._dots.append((a, self.out[i:j].reshape(())))
-            i = j
+        self.arrays = list(arrays)
+        cells = [self.out[i : i + 1].reshape(()) for i in range(self.n)]
+        self._pairs = list(zip(self.arrays, cells, strict=True))
 
     def fill(self) -> np.ndarray:
         """Compute the ``n`` squared norms into ``self.out`` ``(n,)`` and return it."""
-        for a, o in self._dots:
-            a.dot(a, o)
-        for g, o in self._groups:
-            np.vecdot(g, g, out=o)
+        # An overflow gives inf (exact() repairs it) and, like any dot's, a RuntimeWarning
+        # unless the caller ignores them (the trainer's step does); no np.errstate here:
+        # entering one costs more than all the dots of a small network.
+        for a, cell in self._pairs:
+            a.dot(a, cell)
         return self.out
 
     def __call__(self) -> list[float]:
@@ -140,5 +99,14 @@ class SquaredNorms:
         return self.fill().tolist()
 
     def norms(self) -> list[float]:
-        """The ``n`` Euclidean norms (square roots of ``self()``), as Python floats."""
-        return np.sqrt(self.fill()).tolist()
+        """The ``n`` Euclidean norms, as Python floats, finite for finite arrays."""
+        return self.exact(np.sqrt(self.fill()).tolist())
+
+    def exact(self, roots: list[float]) -> list[float]:
+        """``roots`` (the square roots of ``self.out``) with every ``inf`` whose array is
+        finite replaced by its norm computed without overflow; the list itself if none."""
+        if math.inf not in roots:  # the usual case: one scan of a short list
+            return roots
+        return [
+            scaled_norm(a) if r == math.inf else r for a, r in zip(self.arrays, roots, strict=True)
+        ]

@@ -6,16 +6,17 @@ scenario and its seed; ``step()`` runs ONE minibatch update and returns the
 format). Same scenario and seed, same events, byte for byte.
 
 Cost. The per-step statistics are one BLAS dot per array (``||dW_i||``, ``||db_i||``
-before clipping, ``||W_i||`` after the update; equal hidden layers in one strided
-``vecdot``), written into one buffer, and one ``np.sqrt(...).tolist()`` for all of
-them (see ``diagnostics.SquaredNorms``). The full-data probe (accuracy, dead and
-saturated units) runs every ``probe_every`` steps. ``Trainer(s, diagnostics=False)``
-skips both (the benchmark's baseline) and still reports loss and finiteness.
+before clipping, ``||W_i||`` after the update), written into one buffer, and one
+``np.sqrt(...).tolist()`` for all of them (see ``diagnostics.SquaredNorms``). The
+full-data probe (accuracy, dead and saturated units) runs every ``probe_every``
+steps. ``Trainer(s, diagnostics=False)`` skips both (the benchmark's baseline) and
+still reports loss and finiteness.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -84,10 +85,10 @@ class Trainer:
         self._Yb = np.empty((self._batch, self.Y.shape[1]))
 
         # The per-layer statistics read each array once with a BLAS dot, right after
-        # backward or the update wrote it, and write nothing (diagnostics.SquaredNorms:
-        # equal hidden layers in one call). Squaring the flat vectors into a scratch
-        # array and summing its segments with one reduceat cost twice as much in the
-        # step (measured in place: 3 layers of 64, 7.6 us against 3-4).
+        # backward or the update wrote it, and write nothing (diagnostics.SquaredNorms).
+        # Squaring the flat vectors into a scratch array and summing its segments with
+        # one reduceat cost twice as much in the step (measured in place: 3 layers of
+        # 64, 7.6 us against 3-4).
         self._params = self.net.params()
         self._grads = self.net.grads()
         n_flat = self._params.flat.size
@@ -173,7 +174,8 @@ class Trainer:
             seed=s.seed,
             fix=s.fix,
             layers=layers,
-            config=s.to_dict(),
+            # the file's name only: a recording is shared, its author's folders are not
+            config=s.with_(source=os.path.basename(s.source)).to_dict(),
         )
 
     def end_event(self, reason: str | None = None) -> dict[str, Any]:
@@ -286,7 +288,7 @@ class Trainer:
             else:  # sgd: lr * scale * ||g||, no pass of its own
                 u_norms, c = gw_norms, lr * scale
             w_before = self._w_norm
-            self._w_norm = norms[2 * n :]
+            self._w_norm = self._w_sq.exact(norms[2 * n :])  # finite when W is (1e190...)
             update_ratio = [
                 c * u / w if w > 0 else _ratio(c * u, w)
                 for u, w in zip(u_norms, w_before, strict=True)

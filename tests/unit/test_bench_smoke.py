@@ -77,3 +77,39 @@ def test_json_output_has_every_row(tmp_path, monkeypatch) -> None:
     assert doc["quick"] is True
     assert doc["machine"]["cores"] >= 1 and "blas" in doc["machine"]
     assert doc["rows"] == [fake.to_dict()]
+
+
+def test_main_never_replaces_the_process(tmp_path, monkeypatch) -> None:
+    """With OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE set (CI sets them), an in-process
+    ``main()`` once ``execve``d: pytest itself was replaced and the run ended with exit 0."""
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    monkeypatch.setenv("OPENBLAS_L2_SIZE", "1048576")
+    monkeypatch.delenv("BP_BENCH_UNSET_OPENBLAS", raising=False)
+
+    def no_exec(*args: object) -> None:
+        raise AssertionError(f"main() replaced the process: {args}")
+
+    for name in ("execve", "execv", "execvp", "execvpe", "execl"):
+        monkeypatch.setattr(f"os.{name}", no_exec)
+    monkeypatch.setattr("bench.__main__.run_groups", lambda cfg, names, log=print: [])
+    assert main(["--quick", "--only", "core"]) == 0
+
+
+def test_torch_threads_are_restored_after_the_block(monkeypatch) -> None:
+    """The torch yardstick's thread count holds inside its block only (the smoke tests run
+    in the test process, where later torch tests keep their own count)."""
+    import types
+
+    from bench.torch_step import torch_threads
+
+    state = {"n": 7}
+    fake = types.SimpleNamespace(
+        get_num_threads=lambda: state["n"], set_num_threads=lambda n: state.update(n=n)
+    )
+    monkeypatch.setitem(__import__("sys").modules, "torch", fake)
+    with torch_threads(1) as inside:
+        assert inside == 1 == state["n"]
+    assert state["n"] == 7
+    with pytest.raises(RuntimeError), torch_threads(2):
+        raise RuntimeError("a crashing group")
+    assert state["n"] == 7

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -71,7 +73,7 @@ def test_layer_norms():
     "sizes", [[2, 32, 32, 32, 32, 1], [2, 64, 64, 1], [3, 4, 4, 4, 4, 2], [2, 5, 1]]
 )
 def test_squared_norms_of_a_networks_arrays_match_brute_force(sizes):
-    # Equal hidden layers are read as one strided view: each array must still get its own.
+    # Equal hidden layers side by side in one buffer: each array must still get its own.
     net = MLP(sizes, bias_init="normal", seed=4)
     params = net.params()
     for arrays in (params[0::2], params[1::2], list(params)):
@@ -102,3 +104,59 @@ def test_squared_norms_write_into_a_shared_buffer():
     np.testing.assert_allclose(buf, want, rtol=1e-13)
     with pytest.raises(ValueError):
         SquaredNorms([a.reshape(-1) for a in params[0::2]], out=np.empty(3))
+
+
+def test_norms_of_finite_arrays_never_overflow():
+    """Squares overflow float64 beyond about 1e154: exploding weights reach 1e190 while
+    still finite, and their norm was reported as inf. ``math.hypot`` is the independent
+    overflow-free reference."""
+    rng = np.random.default_rng(1)
+    arrays = [
+        rng.standard_normal(64) * 1e200,
+        rng.standard_normal(7) * 1e-100,  # (below ~1e-154 the squares underflow to 0)
+        np.array([1e308, 1e308]),  # the norm itself is finite: 1.414e308
+        rng.standard_normal(5),
+        np.array([np.inf, 1.0]),
+        np.array([np.nan, 1.0]),
+    ]
+    want = [math.hypot(*a) for a in arrays]
+    got = layer_norms(arrays)
+    squared = SquaredNorms(arrays)
+    with np.errstate(over="ignore", invalid="ignore"):  # as the trainer's step runs it
+        from_squares = squared.norms()
+    for norms in (got, from_squares):
+        np.testing.assert_allclose(norms[:4], want[:4], rtol=1e-13)
+        assert norms[4] == math.inf and math.isnan(norms[5])
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert squared()[0] == math.inf  # the squares themselves do overflow, as they must
+
+
+def test_the_core_needs_no_numpy_2_only_function(monkeypatch):
+    """``np.vecdot`` (NumPy >= 2.0) crashed vanishing and exploding at their first step
+    on NumPy 1.26, which pyproject.toml allows; the floor is tested in CI too."""
+    from bp_tui.core.trainer import Trainer
+    from bp_tui.scenarios import load
+
+    monkeypatch.delattr(np, "vecdot", raising=False)
+    for name in ("vanishing", "exploding", "healthy", "dying-relu"):
+        trainer = Trainer(load(name, steps=3))
+        events = [trainer.step() for _ in range(3)]
+        assert [e.step for e in events] == [1, 2, 3]
+
+
+def test_exploding_weight_norms_stay_finite_while_the_weights_are():
+    """Exploding step 6 reported inf for weights of 9e189 to 5e203."""
+    from bp_tui.core.trainer import Trainer
+    from bp_tui.scenarios import load
+
+    trainer = Trainer(load("exploding"))
+    huge = 0
+    while not trainer.finished:
+        event = trainer.step()
+        weights = [layer.W for layer in trainer.net.layers]
+        if not all(np.isfinite(w).all() for w in weights):
+            break
+        want = [math.hypot(*w.ravel()) for w in weights]
+        np.testing.assert_allclose(event.weight_norm, want, rtol=1e-12)
+        huge += max(want) > 1e154
+    assert huge, "the run never reached weights whose squares overflow"

@@ -513,3 +513,103 @@ def test_recording_tees_each_batch_and_ends_a_cut_run_as_stopped(tmp_path: Path)
     assert written == [*events, {"type": "end", "step": 6, "reason": "stopped"}]
     src.close()  # idempotent
     assert path.read_text().count("\n") == 8
+
+
+def test_follow_rereads_a_rewritten_file_not_stale_buffered_bytes(tmp_path: Path) -> None:
+    """With small reads, a buffered reader's seek(0) stayed inside its read-ahead buffer
+    and handed back the old bytes after a rewrite: resets repeated forever."""
+    path = tmp_path / "run.jsonl"
+    path.write_text("".join(_lines(40, end=False)))
+    src = FollowSource(path, clock=Clock(), max_read=64)
+    src.start()
+    shown = Shown()
+    for _ in range(5):  # part of the file read: the rest sits in any read-ahead buffer
+        shown.apply(src.poll())
+    new = "".join(_lines(40, every=3, end=False))  # same length per line or longer
+    with open(path, "r+") as f:
+        f.truncate(0)
+        f.write(new)
+    for _ in range(400):
+        shown.apply(src.poll())
+    assert shown.resets == 1
+    assert shown.steps == _steps_of(path)
+
+
+def test_follow_reads_a_fifo_as_a_stream_without_blocking(tmp_path: Path) -> None:
+    """``bp-tui watch FIFO`` hung before a writer came, and a pipe's size 0 was taken for
+    a truncation (``seek`` failed: "not seekable"). A FIFO is now read as it comes."""
+    import time
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    src = FollowSource(fifo, clock=Clock())
+    src.start()
+    shown = Shown()
+    t0 = time.monotonic()
+    shown.apply(src.poll())  # no writer yet: returns at once
+    assert time.monotonic() - t0 < 1.0 and shown.steps == []
+    assert src.detail == f"waiting for a writer of {fifo}"
+    lines = _lines(30, end=False)
+    fd = os.open(fifo, os.O_WRONLY)
+    try:
+        os.write(fd, "".join(lines[:10]).encode())
+        for _ in range(5):
+            shown.apply(src.poll())
+        assert shown.numbers == list(range(1, 10)) and shown.resets == 0
+        os.write(fd, "".join(lines[10:]).encode())
+        for _ in range(5):
+            shown.apply(src.poll())
+    finally:
+        os.close(fd)
+    shown.apply(src.poll())
+    assert shown.numbers == list(range(1, 31)) and shown.resets == 0
+    assert shown.run is not None and src.status == "running"
+    # a new writer (the FIFO opened again): a new stream, from its start
+    fd = os.open(fifo, os.O_WRONLY)
+    try:
+        os.write(fd, "".join(_lines(3)).encode())
+    finally:
+        os.close(fd)
+    for _ in range(3):
+        shown.apply(src.poll())
+    assert shown.resets == 1 and shown.numbers == [1, 2, 3] and src.status == "ended"
+    src.close()
+
+
+def test_follow_reads_an_anonymous_pipe_from_its_first_byte(tmp_path: Path) -> None:
+    """``bp-tui watch <(cmd)``: /dev/fd/N of a pipe; nothing may be read before the
+    source (the title was taken from the first MiB, which was then lost)."""
+    from bp_tui.tui.commands.replay import _head
+
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, "".join(_lines(5)).encode())
+        os.close(write_end)
+        path = f"/proc/self/fd/{read_end}"
+        assert _head(path).lines == 0  # the pipe is left to the source
+        src = FollowSource(path, clock=Clock())
+        src.start()
+        shown = Shown()
+        for _ in range(3):
+            shown.apply(src.poll())
+        assert shown.run is not None and shown.numbers == [1, 2, 3, 4, 5]
+        assert shown.resets == 0 and src.status == "ended"
+        src.close()
+    finally:
+        os.close(read_end)
+
+
+def test_replay_refuses_a_fifo_in_one_line_without_opening_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("bp-tui")), "replay", str(fifo)],
+        capture_output=True,
+        text=True,
+        timeout=60,  # opening the FIFO would wait for a writer forever
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"bp-tui: error: {fifo}: FILE: found a pipe or FIFO, which cannot be sought, "
+        "allowed a regular file (bp-tui watch FILE follows a stream)\n"
+    )

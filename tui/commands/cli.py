@@ -18,7 +18,6 @@ status 2; a traceback means a bug.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -138,10 +137,32 @@ def _dispatch(argv: list[str]) -> int:
 
     scenario = load(args.scenario, fix=args.fix, seed=args.seed, steps=getattr(args, "steps", None))
     if args.command == "run":
-        return headless.run(
-            scenario, jsonl=args.jsonl, out=args.out, stdout=sys.stdout, stderr=sys.stderr
-        )
+        if args.out is not None:  # checked before anything is opened or trained
+            from bp_tui.tui.output_file import check_output_path
+
+            check_output_path(args.out, "--out", inputs=[scenario.source])
+        with headless.stop_on_signals() as stop:
+            return headless.run(
+                scenario,
+                jsonl=args.jsonl,
+                out=args.out,
+                stdout=sys.stdout,
+                stderr=sys.stderr,
+                stop=stop,
+            )
     return headless.gradcheck(scenario, stdout=sys.stdout)
+
+
+def _discard_stdout() -> None:
+    """Stop writing to a stdout whose reader has gone away.
+
+    Python flushes ``sys.stdout`` once more at exit, which would raise again
+    ("Exception ignored ... BrokenPipeError", exit status 120). With ``sys.stdout`` set
+    to None, print() writes nothing and the exit flush skips it. The signal docs' recipe,
+    ``os.dup2`` of /dev/null over fd 1, would change the process's file descriptors
+    (and leak the one opened), which ``main()`` called in-process must not do.
+    """
+    sys.stdout = None  # type: ignore[assignment]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -153,14 +174,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args)
     except SystemExit as exc:  # argparse after --help / --version
         return exc.code if isinstance(exc.code, int) else 0
-    except KeyboardInterrupt:
-        # a second Ctrl+C during a run, or one outside it: no traceback, nothing kept
+    except KeyboardInterrupt as exc:
+        # a second stop signal during a run, or Ctrl+C outside it: no traceback
         print(file=sys.stderr)
-        return EXIT_INTERRUPTED
+        signum = getattr(exc, "signum", None)  # headless.Aborted: a second SIGTERM/SIGHUP
+        return EXIT_INTERRUPTED if signum is None else 128 + signum
     except BrokenPipeError:
-        # the reader of our stdout went away (`bp-tui run x --jsonl | head`): stop quietly;
-        # point stdout at /dev/null so the interpreter's final flush does not fail again
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        # The reader of our stdout went away (`bp-tui run x --jsonl | head`): stop quietly.
+        # Python flushes sys.stdout once more at exit, which would raise again; drop what
+        # is buffered instead (the reader is gone) and let that flush find nothing.
+        # Unlike dup2-ing /dev/null over fd 1 (the signal docs' recipe), this leaves the
+        # process's file descriptors alone: main() is also called in-process by tests.
+        _discard_stdout()
         return 1
     except (ScenarioError, StreamError, CliError, OSError) as exc:
         print(error_line(exc), file=sys.stderr)

@@ -101,10 +101,11 @@ def run_dashboard(argv: list[str]) -> int:
     try:
         args = parser().parse_args(argv)
         picker, initial = collect(args)
-        if args.record:
-            from bp_tui.tui.sources.record import check_writable
+        inputs = [s.source for s in picker if s.source]  # never recorded over
+        if args.record is not None:
+            from bp_tui.tui.output_file import check_output_path
 
-            check_writable(args.record)
+            check_output_path(args.record, "--record", inputs=inputs)
     except (ScenarioError, CliError, OSError) as exc:
         print(error_line(exc), file=sys.stderr)
         return EXIT_USAGE
@@ -113,11 +114,11 @@ def run_dashboard(argv: list[str]) -> int:
     from bp_tui.tui.sources.live import LiveSource
 
     factory: Callable[[Scenario], EventSource] = LiveSource
-    if args.record:  # each run shown (also after r or f) is recorded, replacing the last
+    if args.record is not None:  # each run shown (also after r or f) replaces the last
         from bp_tui.tui.sources.record import RecordingSource
 
         def factory(s: Scenario) -> EventSource:
-            return RecordingSource(LiveSource(s), args.record)
+            return RecordingSource(LiveSource(s), args.record, inputs=inputs)
 
     app = BpTuiApp(
         factory,

@@ -2,13 +2,14 @@
 
 ``run`` trains a scenario to its end and either prints a summary (stdout) with a
 progress bar (stderr, only on a terminal), or, with ``--jsonl``, writes the event
-stream to stdout and nothing else. ``--out FILE`` records the same stream to a file;
-it is written beside FILE under a temporary name and renamed onto FILE only when the
-stream is complete, so a run that fails leaves no file (and never half of one).
+stream to stdout and nothing else. ``--out FILE`` records the same stream to FILE,
+written in place line by line as it goes (``tui/output_file.py``), so ``bp-tui watch
+FILE`` can follow it and a killed run leaves every line up to the last.
 
-Ctrl+C stops the run between two steps: the stream still ends with an ``end`` event
-(reason ``stopped``), the recording is kept, the summary printed, and the exit status
-is 130. A second Ctrl+C aborts at once and keeps nothing.
+Ctrl+C, SIGTERM and SIGHUP stop the run between two steps: the stream still ends with
+an ``end`` event (reason ``stopped``), the summary is printed (not after a hangup: the
+terminal is gone), and the exit status is 128 + the signal (130, 143, 129). A second
+signal aborts at once; the file still ends with ``stopped``.
 
 Nothing here imports textual: the headless commands must start fast and run where
 the UI cannot.
@@ -17,13 +18,10 @@ the UI cannot.
 from __future__ import annotations
 
 import math
-import os
-import secrets
 import signal
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
@@ -31,7 +29,8 @@ import numpy as np
 
 from bp_tui.core.config import Scenario
 from bp_tui.core.events import encode
-from bp_tui.tui.errors import EXIT_INTERRUPTED, CliError
+from bp_tui.tui.errors import PROG
+from bp_tui.tui.output_file import OutputFile
 
 GRADCHECK_TOLERANCE = 1e-6  # the lesson's bar for a correct backward pass
 GRADCHECK_STEPS = 5  # steps trained between the two checks
@@ -43,89 +42,59 @@ GRADCHECK_EPS = 1e-6  # the step h of the central differences
 NOISE_FACTOR = 10.0
 
 
-# ---------------------------------------------------------------- the --out file
-
-
-class AtomicFile:
-    """Lines written to a temporary file beside ``path``, renamed onto it by ``commit()``.
-
-    Each line is flushed as it is written, so the temporary file can be watched while
-    the run goes on; ``discard()`` removes it. The temporary name starts with a dot
-    and is unique to the process, so two runs never write the same temporary file.
-    """
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        shown = str(path)
-        if self.path.is_dir():
-            raise CliError(shown, "--out", "found a directory, expected a file path to write")
-        token = f"{os.getpid()}.{secrets.token_hex(4)}"
-        self.tmp = self.path.with_name(f".{self.path.name}.{token}.part")
-        try:
-            # "x": never overwrite something that exists; the umask sets the mode
-            self._file: TextIO | None = open(self.tmp, "x", encoding="utf-8", newline="\n")  # noqa: SIM115
-        except OSError as exc:
-            reason = (exc.strerror or type(exc).__name__).lower()
-            raise CliError(
-                shown,
-                "--out",
-                f"cannot write there ({reason}), expected a file in a writable folder",
-            ) from None
-
-    def write(self, line: str) -> None:
-        assert self._file is not None
-        self._file.write(line)
-        self._file.flush()
-
-    def commit(self) -> None:
-        """Close the file and move it onto ``path`` (atomic on one file system)."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-            os.replace(self.tmp, self.path)
-
-    def discard(self) -> None:
-        """Close and delete the temporary file; a no-op after ``commit()``."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-            self.tmp.unlink(missing_ok=True)
-
-
-# ---------------------------------------------------------------- Ctrl+C
+# ---------------------------------------------------------------- signals
 
 
 class StopRequest:
-    """Set by the first Ctrl+C; the run checks it between steps (see ``stop_on_sigint``)."""
+    """Set by the first SIGINT, SIGTERM or SIGHUP; the run checks it between steps."""
 
     def __init__(self) -> None:
-        self.requested = False
+        self.signum: int | None = None  # the signal that asked to stop
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
+
+
+class Aborted(KeyboardInterrupt):
+    """A second stop signal: the run ends at once (``signum``: the signal)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @contextmanager
-def stop_on_sigint() -> Iterator[StopRequest]:
-    """Turn the first SIGINT into a request to stop between steps, the second into abort.
+def stop_on_signals() -> Iterator[StopRequest]:
+    """Turn the first SIGINT, SIGTERM or SIGHUP into a request to stop between steps, a
+    second one into ``Aborted``; the previous handlers are restored after the block.
 
-    A step is never cut in half, so the stream written so far stays valid and can be
-    closed with an ``end`` event. Outside the main thread (where Python cannot install
-    signal handlers) Ctrl+C keeps its default behaviour.
+    For the command's main path only (``cli``): library code and tests calling ``run``
+    in-process pass a ``StopRequest`` of their own and keep their handlers. A step is
+    never cut in half, so the stream written so far stays valid and is closed with an
+    ``end`` event. Outside the main thread (where Python cannot install signal handlers)
+    the signals keep their default behaviour.
     """
     stop = StopRequest()
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if stop.requested:
-            raise KeyboardInterrupt
-        stop.requested = True
+            raise Aborted(signum)
+        stop.signum = signum
 
     try:
-        previous = signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread
+        previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+    except ValueError:  # not the main thread (the first call fails: nothing installed)
         yield stop
         return
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 # ---------------------------------------------------------------- progress
@@ -183,37 +152,51 @@ def run(
     out: str | None,
     stdout: TextIO,
     stderr: TextIO,
+    stop: StopRequest | None = None,
 ) -> int:
-    """Train ``scenario`` to its end; returns the exit status (0, or 130 when stopped).
+    """Train ``scenario`` to its end; returns the exit status: 0, or 128 + the signal
+    when ``stop`` was requested (130 for Ctrl+C, 143 SIGTERM, 129 SIGHUP).
 
-    A run that diverges is a result, not an error: it ends with reason ``diverged``
-    and exit status 0.
+    ``out``: a file written in place, line by line (``tui/output_file.py``); it always
+    ends with an ``end`` event, ``stopped`` when the run was stopped or aborted. A run
+    that diverges is a result, not an error: reason ``diverged``, exit status 0. Leaves
+    the process's BLAS thread count as it found it.
     """
     from bp_tui.core import blas
     from bp_tui.core.trainer import Trainer  # numpy and the core: only when training
 
-    sink = AtomicFile(out) if out else None  # fails early, before any training
+    stop = stop or StopRequest()
+    trainer = Trainer(scenario)
+    sink: OutputFile | None = None
+    if out is not None:  # opened once the run is ready: a bad scenario touches no file
+        sink = OutputFile(
+            out,
+            "--out",
+            inputs=[scenario.source] if scenario.source else [],
+            on_wait=lambda: print(f"{PROG}: waiting for a reader of {out}", file=stderr),
+        )
+    ended = False
+
+    def emit(event: dict[str, Any]) -> None:
+        nonlocal ended
+        line = encode(event) + "\n"
+        if sink is not None:
+            sink.write(line)
+        ended = event["type"] == "end"
+        if jsonl:
+            stdout.write(line)
+            stdout.flush()  # a reader at the other end of a pipe sees each step
+
     try:
-        trainer = Trainer(scenario)
         # Tiny products gain nothing from BLAS threads and stall when another process
         # holds the other core (core/blas.py): one thread, as the dashboard's trainer.
-        blas.limit_for_network(trainer.net.sizes)
-        run_event = trainer.run_event()
-
-        def emit(event: dict[str, Any]) -> None:
-            line = encode(event) + "\n"
-            if jsonl:
-                stdout.write(line)
-                stdout.flush()  # a reader at the other end of a pipe sees each step
-            if sink is not None:
-                sink.write(line)
-
-        emit(run_event)
-        progress = Progress(stderr, scenario.steps)
-        first: dict[str, Any] | None = None
-        last: dict[str, Any] | None = None
-        last_finite: dict[str, Any] | None = None
-        with stop_on_sigint() as stop:
+        with blas.limited_for_network(trainer.net.sizes):
+            run_event = trainer.run_event()
+            emit(run_event)
+            progress = Progress(stderr, scenario.steps)
+            first: dict[str, Any] | None = None
+            last: dict[str, Any] | None = None
+            last_finite: dict[str, Any] | None = None
             while not trainer.finished and not stop.requested:
                 last = trainer.step().to_dict()
                 first = first or last
@@ -224,16 +207,18 @@ def run(
             reason = "stopped" if stop.requested and not trainer.finished else trainer.end_reason
             end = trainer.end_event(reason)
             emit(end)
-        progress.close()
-        if sink is not None:
-            sink.commit()
     finally:
         if sink is not None:
-            sink.discard()
-    if not jsonl:
+            if not ended and sink.error is None:  # aborted, or stdout went away
+                sink.write(encode(trainer.end_event("stopped")) + "\n")
+            sink.close()
+    hung_up = stop.signum == signal.SIGHUP  # the terminal is gone: nothing more to show
+    if not hung_up:
+        progress.close()
+    if not jsonl and not hung_up:
         stdout.write(summary(scenario, run_event, first, last, last_finite, end))
         stdout.flush()
-    return EXIT_INTERRUPTED if reason == "stopped" else 0
+    return 128 + stop.signum if stop.signum is not None and reason == "stopped" else 0
 
 
 def summary(

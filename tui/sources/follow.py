@@ -22,6 +22,15 @@ arrives. The file is followed by name, like ``tail -F``:
   a deterministic rerun of the same run, whose steps then are the ones already shown;
 - removed without replacement: the open file is still read (the writer may still hold it).
 
+A pipe or FIFO (``bp-tui watch <(cmd)``, ``mkfifo``) is read as a plain stream: no
+seek, no size, no rewrite or truncation checks. It is opened without waiting for a
+writer and read without blocking (``O_NONBLOCK``): the UI never stalls on it. When its
+writer closes and a new one starts writing (a FIFO reopened), the source emits ``reset``
+and parses the new stream from its start.
+
+Reads are ``os.read`` on the descriptor, unbuffered: after a rewrite the source reads
+from offset 0 again and never sees bytes a buffer kept from before it.
+
 ``status`` follows the EventSource protocol; ``detail`` is the line for the status bar:
 what is followed, and how long the writer has been silent once that exceeds
 ``silent_after`` seconds ("writer silent for 12 s").
@@ -30,9 +39,10 @@ what is followed, and how long the writer has been silent once that exceeds
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Callable
-from typing import IO, Any
+from typing import Any
 
 from bp_tui.core.stream import StreamParser
 from bp_tui.tui.sources.replay import RESET_EVENT
@@ -66,7 +76,9 @@ class FollowSource:
         self._clock = clock
         self._silent_after = silent_after
         self._max_read = max_read
-        self._file: IO[bytes] | None = None
+        self._fd: int | None = None  # the open file, read with os.read (unbuffered)
+        self._stream = False  # a pipe or FIFO: read as it comes, never sought
+        self._writer_gone = False  # a stream's writer closed it (EOF after data)
         self._inode: tuple[int, int] | None = None  # (st_dev, st_ino) of the open file
         self._offset = 0  # bytes read from the open file
         self._head = b""  # the first WINDOW bytes read from it
@@ -79,8 +91,10 @@ class FollowSource:
     @property
     def detail(self) -> str:
         """One line for the status bar."""
-        if self._file is None:
+        if self._fd is None:
             return f"waiting for {self.path} to appear"
+        if self._stream and self._offset == 0:
+            return f"waiting for a writer of {self.path}"
         text = f"following {self.path}: {self.steps} steps"
         if self._parser.error is not None:
             return f"{text} · {self._parser.error}"
@@ -99,7 +113,7 @@ class FollowSource:
             return []
         out: list[dict[str, Any]] = []
         self._check_file(out)
-        if self._file is not None:
+        if self._fd is not None:
             self._read(out)
         self._update_status()
         return out
@@ -113,15 +127,32 @@ class FollowSource:
 
     def close(self) -> None:
         self._closed = True
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self._close_fd()
+
+    def _close_fd(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
 
     def _read(self, out: list[dict[str, Any]]) -> bool:
         """Read what the open file gained (``max_read`` bytes at most) into ``out``;
-        whether its end was reached."""
-        assert self._file is not None
-        data = self._file.read(self._max_read)
+        whether everything available now was read."""
+        assert self._fd is not None
+        try:
+            data = os.read(self._fd, self._max_read)
+        except BlockingIOError:  # a pipe whose writer has written nothing new
+            return True
+        except OSError:
+            return True  # unreadable now: a later poll sees what became of it
+        if self._stream:
+            if not data:
+                self._writer_gone = self._offset > 0
+                return True
+            if self._writer_gone:  # a FIFO's new writer: a new stream from its start
+                self._writer_gone = False
+                self._emit(out, self._parser.finish())
+                out.append(RESET_EVENT)
+                self._restart()
         if data:
             self._offset += len(data)
             self._last_data = self._clock()
@@ -129,7 +160,7 @@ class FollowSource:
                 self._head += data[: WINDOW - len(self._head)]
             self._tail = (self._tail + data[-WINDOW:])[-WINDOW:]
             self._emit(out, self._parser.feed(data))
-        # BufferedReader.read(n) returns fewer than n bytes only at the end of the file
+        # a regular file's read returns fewer bytes than asked only at its end
         return len(data) < self._max_read
 
     def _emit(self, out: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
@@ -144,25 +175,34 @@ class FollowSource:
         except OSError:
             return  # not there (yet, or any more): keep reading what is open
         inode = (st.st_dev, st.st_ino)
-        if self._file is not None and inode != self._inode:
+        if self._fd is not None and inode != self._inode:
             if not self._read(out):
                 return  # the old file is not drained yet: the next poll goes on with it
             self._emit(out, self._parser.finish())  # its last line may lack a newline
-            self._file.close()
-            self._file = None
+            self._close_fd()
             out.append(RESET_EVENT)
-        elif self._file is not None:
-            if st.st_size >= self._offset and not self._rewritten():
+        elif self._fd is not None:
+            if self._stream or (st.st_size >= self._offset and not self._rewritten()):
                 return
-            self._file.seek(0)  # truncated or rewritten in place
+            os.lseek(self._fd, 0, os.SEEK_SET)  # truncated or rewritten in place
             out.append(RESET_EVENT)
-        if self._file is None:
+        if self._fd is None:
             try:
-                self._file = open(self.path, "rb")  # noqa: SIM115 - kept open while followed
+                # O_NONBLOCK: opening a FIFO would otherwise wait for its writer
+                fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
             except OSError:
                 return
-            opened = os.fstat(self._file.fileno())
+            opened = os.fstat(fd)
+            self._fd = fd
             self._inode = (opened.st_dev, opened.st_ino)
+            self._stream = not stat.S_ISREG(opened.st_mode)
+            self._writer_gone = False
+            if not self._stream:  # a regular file's reads never wait anyway
+                os.set_blocking(fd, True)
+        self._restart()
+
+    def _restart(self) -> None:
+        """Parse the open file from its start (after ``reset``)."""
         self._offset = 0
         self._head = self._tail = b""
         self._parser = StreamParser(self.path)
@@ -173,11 +213,10 @@ class FollowSource:
         """Whether the bytes read first and last are no longer where they were read (the
         file was truncated and written again past the read position since the last poll).
         """
-        assert self._file is not None
-        fd = self._file.fileno()
+        assert self._fd is not None
         try:
-            head = os.pread(fd, len(self._head), 0)
-            tail = os.pread(fd, len(self._tail), self._offset - len(self._tail))
+            head = os.pread(self._fd, len(self._head), 0)
+            tail = os.pread(self._fd, len(self._tail), self._offset - len(self._tail))
         except OSError:
             return False  # unreadable now: a later poll sees what became of it
         return head != self._head or tail != self._tail
