@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from bp_tui.core import events
+from bp_tui.core.backprop_trace import backprop_trace
 from bp_tui.core.clipping import clip_by_value
 from bp_tui.core.clipping import global_norm as global_grad_norm
 from bp_tui.core.config import CLIP_MODES, Scenario
@@ -122,6 +123,11 @@ class Trainer:
         self._leaky_layers = [i for i, lay in hidden if lay.activation.name == "leaky_relu"]
         self._sat_layers = [i for i, lay in hidden if lay.activation.name in SATURATING]
 
+        # The backprop view's trace: asked for with request_trace(), taken by the next
+        # step right after backward (before clipping and the update), then kept here.
+        self._trace_requested = False
+        self.last_trace: dict[str, Any] | None = None
+
         # Latest full-data probe, repeated between probes.
         self._accuracy: float | None = None
         self._dead: list[int | None] = [None] * self._n_layers
@@ -153,6 +159,10 @@ class Trainer:
                 raise ValueError(f"clip threshold must be a positive number, found {threshold}")
             self.clip_threshold = threshold
         self.clip_mode = mode
+
+    def request_trace(self) -> None:
+        """Have the next ``step()`` record its forward and backward pass in ``last_trace``."""
+        self._trace_requested = True
 
     # -- events ---------------------------------------------------------------------
 
@@ -234,6 +244,11 @@ class Trainer:
         if diag:  # from backward's own buffers, before the probe's forward reuses them
             error_signal = error_signals(self.net.layers)
             fprime = fprime_means(self.net.layers)
+        if self._trace_requested:
+            self._trace_requested = False
+            self.last_trace = backprop_trace(
+                self.net, step=step, loss=loss, loss_name=self.loss_name
+            )
 
         global_norm = math.sqrt(float(g.dot(g)))
         g_norms: list[float] | None = None  # [||dW0||, ||db0||, ...] if squares overflow
