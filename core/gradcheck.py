@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -181,3 +181,44 @@ def min_abs_preactivation(net: MLP, X: np.ndarray) -> float:
     net.forward(np.asarray(X, dtype=np.float64))
     hidden = net.layers[:-1]
     return min((float(np.abs(cast(np.ndarray, layer.Z)).min()) for layer in hidden), default=np.inf)
+
+
+def gradcheck_event(
+    net: MLP,
+    X: np.ndarray,
+    Y: np.ndarray,
+    loss: str,
+    *,
+    step: int,
+    eps: float = 1e-6,
+) -> dict[str, Any]:
+    """The check of ``net`` as it is now, as a JSON-able ``{"type": "gradcheck"}`` message.
+
+    What the dashboard's gradient-check view shows, made in the trainer's process:
+    per layer the relative error and its ``verdict``; the cost of each side.
+    """
+    with np.errstate(all="ignore"):
+        value = abs(get_loss(loss)(net.forward(np.asarray(X, dtype=np.float64)), Y)[0])
+        checks, cost = timed_gradcheck(net, X, Y, loss, eps)
+    return {
+        "type": "gradcheck",
+        "step": int(step),
+        "examples": int(X.shape[0]),
+        "eps": eps,
+        "loss": value,
+        "layers": [
+            {
+                "name": c.name,
+                "rel_error": c.rel_error,
+                "max_abs_error": c.max_abs_error,
+                "max_abs_grad": c.max_abs_grad,
+                "n_params": c.n_params,
+                "verdict": verdict(c, value, eps),
+            }
+            for c in checks
+        ],
+        "backprop_seconds": cost.backprop_seconds,
+        "fd_seconds": cost.fd_seconds,
+        "ratio": cost.ratio,
+        "n_params": cost.n_params,
+    }
