@@ -29,15 +29,20 @@ def test_cost_ratio_grows_with_the_parameter_count() -> None:
         assert c.ratio == pytest.approx(c.fd_seconds / c.backprop_seconds)
 
 
-def test_a_planted_one_percent_error_fails_exactly_that_layer(monkeypatch) -> None:
+def plant_one_percent_error(monkeypatch: pytest.MonkeyPatch, layer: int = 1) -> None:
+    """Make backprop's weight gradient of ``layer`` 1% too large, everywhere."""
     original = core_mlp.MLP.backward
 
     def off_by_one_percent(self, dlogits, *args, **kwargs):  # type: ignore[no-untyped-def]
         result = original(self, dlogits, *args, **kwargs)
-        self.layers[1].dW *= 1.01
+        self.layers[layer].dW *= 1.01
         return result
 
     monkeypatch.setattr(core_mlp.MLP, "backward", off_by_one_percent)
+
+
+def test_a_planted_one_percent_error_fails_exactly_that_layer(monkeypatch) -> None:
+    plant_one_percent_error(monkeypatch, layer=1)
     net, X, Y = problem([5, 5])
     loss = abs(get_loss("bce")(net.forward(X), Y)[0])
     checks, _ = timed_gradcheck(net, X, Y, "bce")
