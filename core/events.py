@@ -20,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
-EVENT_VERSION = 1
+EVENT_VERSION = 2
+# 2 added the per-layer ``error_signal`` and ``fprime_mean``. Readers accept this version
+# and every older one: a version-1 stream lacks those keys, shown as "no data".
 EVENT_TYPES = ("run", "step", "end")
 END_REASONS = ("completed", "diverged", "stopped")
 
@@ -33,6 +35,8 @@ LAYER_KEYS = (
     "dead",
     "saturated",
     "clipped_values",
+    "error_signal",
+    "fprime_mean",
 )
 
 _SEPARATORS = (",", ":")
@@ -42,12 +46,13 @@ class EventDecodeError(ValueError):
     """A line of an event stream that is not a valid event (message says why, one line)."""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class StepEvent:
     """One training update, exactly the design's ``step`` event.
 
     Lists have one entry per layer, input side first, output layer last. ``None`` (or a
-    non-finite float, which ``encode`` writes as ``null``) means "no data".
+    non-finite float, which ``encode`` writes as ``null``) means "no data". Keyword-only,
+    so that adding or reordering a field can never shift a value into the wrong one.
     """
 
     step: int  # 1 for the first update
@@ -66,6 +71,11 @@ class StepEvent:
     clip_steps: int = 0  # steps clipped so far, this one included
     clipped_values: list[int] = field(default_factory=list)  # elements clipped per layer
     finite: bool = True  # False when the loss or any gradient is non-finite
+    # ||dL/dZ_i||_F over the batch: the error signal (delta) backprop hands from layer
+    # to layer, as backward computed it (the loss's batch averaging included).
+    error_signal: list[float | None] = field(default_factory=list)
+    # mean |f'(Z_i)| over the batch and the units; None for the linear output layer.
+    fprime_mean: list[float | None] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The event as the stream's plain dict, ``"type": "step"`` first.

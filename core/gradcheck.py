@@ -13,6 +13,10 @@ whose error shrinks like ``eps**2``, and compared with what ``MLP.backward`` put
 so a correct backprop scores around 1e-9 in float64 and a wrong one around 1. It
 costs two forward passes per parameter: use a small network and a few examples.
 
+Cost, the lesson's point: backprop gets every derivative from one forward and one
+backward pass, O(n) for n parameters, while the differences take two forward passes
+per parameter, O(n^2). ``timed_gradcheck`` measures both on the network at hand.
+
 ReLU's kink at 0 breaks the estimate if some pre-activation lies within about
 ``eps`` of 0 (the two sides see different slopes); ``min_abs_preactivation`` tells
 you whether that can happen for your inputs.
@@ -20,8 +24,10 @@ you whether that can happen for your inputs.
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -29,6 +35,11 @@ from .losses import LossFn, get_loss
 from .mlp import MLP
 
 TINY = 1e-300
+TOLERANCE = 1e-6  # the lesson's bar for a correct backward pass
+# Measured: the error of a correct gradient sits at 1-2x eps * |L| / 2h when the loss's
+# own rounding dominates (vanishing first layers, a loss of 1e200); 10x leaves margin.
+NOISE_FACTOR = 10.0
+BACKPROP_TIMING = 0.02  # s: backprop is timed over repeats that fill at least this
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,20 @@ class LayerCheck:
     max_abs_error: float  # max |bp - fd|
     max_abs_grad: float  # max |bp|: tells a vanishing layer from a broken one
     n_params: int
+
+
+@dataclass(frozen=True)
+class GradcheckCost:
+    """What the two ways of getting the gradient cost on one network and batch."""
+
+    backprop_seconds: float  # one forward + backward pass (all n derivatives)
+    fd_seconds: float  # the 2n forward passes of the central differences
+    n_params: int
+
+    @property
+    def ratio(self) -> float:
+        """How many times slower the finite differences were (grows like n)."""
+        return self.fd_seconds / self.backprop_seconds if self.backprop_seconds > 0 else math.inf
 
 
 def _loss_fn(loss: str | LossFn) -> LossFn:
@@ -87,10 +112,29 @@ def gradcheck(
     ``LayerCheck`` per layer, input side first. The network's parameters are left as
     they were; its gradients hold the backprop result.
     """
+    return timed_gradcheck(net, X, Y, loss, eps)[0]
+
+
+def timed_gradcheck(
+    net: MLP, X: np.ndarray, Y: np.ndarray, loss: str | LossFn, eps: float = 1e-6
+) -> tuple[list[LayerCheck], GradcheckCost]:
+    """``gradcheck`` and what each side cost (see ``GradcheckCost``).
+
+    Backprop is timed as the best of repeats (one pass takes microseconds, below the
+    clock's noise on a loaded machine); the differences once, as they take long.
+    """
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
+    t0 = time.perf_counter()
     numeric = numerical_grads(net, X, Y, loss, eps)
+    fd_seconds = time.perf_counter() - t0
     analytic = backprop_grads(net, X, Y, loss)
+    bp_seconds, spent = math.inf, 0.0
+    while spent < BACKPROP_TIMING:
+        t0 = time.perf_counter()
+        backprop_grads(net, X, Y, loss)
+        took = time.perf_counter() - t0
+        bp_seconds, spent = min(bp_seconds, took), spent + took
     checks = []
     for k, layer in enumerate(net.layers):
         bp = np.concatenate([analytic[2 * k].ravel(), analytic[2 * k + 1].ravel()])
@@ -107,7 +151,29 @@ def gradcheck(
                 n_params=bp.size,
             )
         )
-    return checks
+    return checks, GradcheckCost(bp_seconds, fd_seconds, net.n_params)
+
+
+def verdict(check: LayerCheck, loss: float, eps: float = 1e-6) -> str:
+    """``"ok"``, ``"ok to rounding noise"``, ``"unresolved"``, ``"FAIL"`` or ``"n/a: ..."``.
+
+    ``loss`` is ``|L|`` at the checked parameters, ``eps`` the step the differences used.
+    ``(L(p+h) - L(p-h)) / 2h`` cannot resolve a slope finer than about
+    ``eps_machine * |L| / 2h``: a layer whose whole gradient is below that floor is
+    *unresolved* (nothing can be checked; never reported as agreement), one whose error
+    is below it agrees *to rounding noise*, and only an error above both the tolerance
+    and the floor is a failure of backprop.
+    """
+    if not math.isfinite(loss):
+        return "n/a: loss not finite"
+    floor = NOISE_FACTOR * np.finfo(np.float64).eps * loss / (2 * eps)
+    if check.rel_error <= TOLERANCE:
+        return "ok"
+    if check.max_abs_grad <= floor:  # the whole gradient is below the resolution
+        return "unresolved"
+    if check.max_abs_error <= floor:
+        return "ok to rounding noise"
+    return "FAIL"
 
 
 def min_abs_preactivation(net: MLP, X: np.ndarray) -> float:
@@ -115,3 +181,44 @@ def min_abs_preactivation(net: MLP, X: np.ndarray) -> float:
     net.forward(np.asarray(X, dtype=np.float64))
     hidden = net.layers[:-1]
     return min((float(np.abs(cast(np.ndarray, layer.Z)).min()) for layer in hidden), default=np.inf)
+
+
+def gradcheck_event(
+    net: MLP,
+    X: np.ndarray,
+    Y: np.ndarray,
+    loss: str,
+    *,
+    step: int,
+    eps: float = 1e-6,
+) -> dict[str, Any]:
+    """The check of ``net`` as it is now, as a JSON-able ``{"type": "gradcheck"}`` message.
+
+    What the dashboard's gradient-check view shows, made in the trainer's process:
+    per layer the relative error and its ``verdict``; the cost of each side.
+    """
+    with np.errstate(all="ignore"):
+        value = abs(get_loss(loss)(net.forward(np.asarray(X, dtype=np.float64)), Y)[0])
+        checks, cost = timed_gradcheck(net, X, Y, loss, eps)
+    return {
+        "type": "gradcheck",
+        "step": int(step),
+        "examples": int(X.shape[0]),
+        "eps": eps,
+        "loss": value,
+        "layers": [
+            {
+                "name": c.name,
+                "rel_error": c.rel_error,
+                "max_abs_error": c.max_abs_error,
+                "max_abs_grad": c.max_abs_grad,
+                "n_params": c.n_params,
+                "verdict": verdict(c, value, eps),
+            }
+            for c in checks
+        ],
+        "backprop_seconds": cost.backprop_seconds,
+        "fd_seconds": cost.fd_seconds,
+        "ratio": cost.ratio,
+        "n_params": cost.n_params,
+    }

@@ -113,6 +113,9 @@ class Dense:
         self.X: np.ndarray | None = None
         self.Z: np.ndarray | None = None
         self.A: np.ndarray | None = None
+        # dL/dZ of the latest backward (the error signal delta), a buffer of this
+        # layer or, for a linear one, the dA it was handed (valid until the next step).
+        self.dZ: np.ndarray | None = None
         self._m = -1  # batch size the current buffers are for
         self._buffers: dict[int, tuple] = {}
         self._Zbuf = self._Abuf = self._dX = np.empty((0, self.fan_out))
@@ -191,6 +194,7 @@ class Dense:
         # Linear layers pass dA through untouched, so need no buffer for dZ.
         out = dA if self._dZbuf is None else self._dZbuf
         dZ = self.activation.backward(dA, self.Z, self.A, out)
+        self.dZ = dZ
         dZ.T.dot(self.X, out=self._dW)
         # db = dZ.sum(axis=0) as ones @ dZ: one GEMV, 2-3x faster than add.reduce
         # on a (64, 32) array.

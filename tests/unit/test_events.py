@@ -21,7 +21,7 @@ from bp_tui.core.events import (
 DESIGN_STEP_KEYS = [
     "step", "loss", "accuracy", "lr", "grad_norm", "bias_grad_norm", "weight_norm",
     "update_ratio", "dead", "saturated", "global_grad_norm", "clip_threshold", "clipped",
-    "clip_steps", "clipped_values", "finite",
+    "clip_steps", "clipped_values", "finite", "error_signal", "fprime_mean",
 ]  # fmt: skip
 
 
@@ -39,6 +39,12 @@ def test_step_event_has_exactly_the_design_fields() -> None:
     d = StepEvent(step=1, loss=0.5).to_dict()
     assert list(d) == ["type", *DESIGN_STEP_KEYS]
     assert d["type"] == "step"
+
+
+def test_step_event_is_keyword_only() -> None:
+    """A positional constructor would let a reordered field shift values silently."""
+    with pytest.raises(TypeError):
+        StepEvent(1, 0.5)  # type: ignore[misc]
 
 
 def test_non_finite_values_become_null_everywhere() -> None:

@@ -182,6 +182,50 @@ def test_lr_and_clip_commands_apply_from_the_next_step(live: Any) -> None:
     assert (event["lr"], event["clip_threshold"]) == (0.0123, 0.25)
 
 
+def test_trace_while_paused_takes_one_step_and_sends_its_trace(live: Any) -> None:
+    source = live(small(10**7))
+    collect(source, lambda ev: len(steps_of(ev)) >= 10)
+    paused_at = steps_of(pause_now(source))[-1]
+    source.command("trace")
+    events = collect(source, has_type("trace"))
+    step, trace = [e for e in events if e["type"] in ("step", "trace")]
+    assert step["step"] == trace["step"] == paused_at + 1  # the trace follows its step
+
+    trainer, _ = headless(small(10**7), steps=paused_at)
+    trainer.request_trace()
+    assert step == as_recorded(trainer.step().to_dict())
+    assert trace == as_recorded(trainer.last_trace or {})
+    assert [lay["delta_norm"] for lay in trace["layers"]] == step["error_signal"]
+
+
+def test_trace_while_running_traces_the_next_step(live: Any) -> None:
+    source = live(small(10**7))
+    collect(source, lambda ev: len(steps_of(ev)) >= 10)
+    source.command("trace")
+    events = collect(source, has_type("trace"))
+    trace = next(e for e in events if e["type"] == "trace")
+    step = next(e for e in events if e["type"] == "step" and e["step"] == trace["step"])
+    assert [lay["delta_norm"] for lay in trace["layers"]] == step["error_signal"]
+    assert [lay["fprime_mean"] for lay in trace["layers"]] == step["fprime_mean"]
+
+
+def test_gradcheck_runs_in_the_child_on_the_current_network(live: Any) -> None:
+    from bp_tui.core.gradcheck import gradcheck_event
+
+    source = live(small(10**7))
+    collect(source, lambda ev: len(steps_of(ev)) >= 10)
+    paused_at = steps_of(pause_now(source))[-1]
+    source.command("gradcheck")
+    (report,) = [e for e in collect(source, has_type("gradcheck")) if e["type"] == "gradcheck"]
+    trainer, _ = headless(small(10**7), steps=paused_at)
+    want = gradcheck_event(trainer.net, trainer.X[:64], trainer.Y[:64], "bce", step=paused_at)
+    assert report["step"] == paused_at and report["n_params"] == trainer.net.n_params
+    for got, ref in zip(report["layers"], want["layers"], strict=True):
+        assert got["verdict"] == ref["verdict"] == "ok"
+        assert got["rel_error"] == ref["rel_error"]
+    assert report["fd_seconds"] > report["backprop_seconds"] > 0
+
+
 def test_stop_ends_the_run_as_stopped_and_the_child_exits(live: Any) -> None:
     source = live(small(10**7))
     collect(source, lambda ev: len(steps_of(ev)) >= 5)

@@ -450,8 +450,8 @@ def test_follow_pause_holds_reading(tmp_path: Path) -> None:
         (None, "{path}: cannot read: no such file or directory"),
         ("", "{path}: empty file, allowed one JSON event per line"),
         (
-            '{"type":"run","version":2}\n',
-            "{path}: line 1: version: found 2, allowed 1 or older "
+            '{"type":"run","version":3}\n',
+            "{path}: line 1: version: found 3, allowed 2 or older "
             "(the stream was written by a newer bp-tui: upgrade to read it)",
         ),
         ("\x00\x01garbage\n", "{path}: line 1: not valid JSON"),

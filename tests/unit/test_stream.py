@@ -267,3 +267,19 @@ def test_parser_stops_buffering_a_line_without_end(tmp_path: Path, monkeypatch) 
     assert parser.feed(b"a" * 101) == []
     assert parser.error is not None and "longer than 100 bytes" in str(parser.error)
     assert parser.pending == 0 and parser.feed(b'{"type":"step","step":1}\n') == []
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_both_stream_versions_read_and_v1_lacks_only_the_error_signal(
+    tmp_path: Path, version: int
+) -> None:
+    """Version 2 added error_signal and fprime_mean; a version-1 recording still reads."""
+    path = tmp_path / "run.jsonl"
+    run = {"type": "run", "version": version, "layers": [{"name": "a"}, {"name": "b"}]}
+    step = {"type": "step", "step": 1, "loss": 0.5, "grad_norm": [1.0, 2.0]}
+    if version == 2:
+        step |= {"error_signal": [0.5, 0.25], "fprime_mean": [0.4, None]}
+    path.write_text(encode(run) + "\n" + encode(step) + "\n")
+    contents = read_stream(path)
+    assert contents.error is None and contents.run == run
+    assert contents.events == [step]

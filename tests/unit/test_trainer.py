@@ -270,7 +270,7 @@ def test_run_completes_after_the_scenario_steps() -> None:
 def test_run_event_describes_the_network_and_the_config() -> None:
     sc = scenario("sigmoid", hidden=(5, 4))
     run = Trainer(sc).run_event()
-    assert run["type"] == "run" and run["version"] == 1
+    assert run["type"] == "run" and run["version"] == 2
     assert run["scenario"] == "test" and run["seed"] == 0 and run["fix"] is False
     assert run["layers"] == [
         {"name": "L1", "fan_in": 2, "fan_out": 5, "activation": "sigmoid"},

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
@@ -32,14 +32,12 @@ from bp_tui.core.events import encode
 from bp_tui.tui.errors import PROG
 from bp_tui.tui.output_file import OutputFile
 
-GRADCHECK_TOLERANCE = 1e-6  # the lesson's bar for a correct backward pass
+if TYPE_CHECKING:
+    from bp_tui.core.gradcheck import GradcheckCost
+
 GRADCHECK_STEPS = 5  # steps trained between the two checks
 GRADCHECK_EXAMPLES = 64  # a finite difference costs two forward passes per parameter
 GRADCHECK_EPS = 1e-6  # the step h of the central differences
-# Measured: the error of a correct gradient sits at 1-2x eps * |L| / 2h when the loss's
-# own rounding dominates (vanishing first layers, a loss of 1e200); 10x leaves margin
-# and still catches any real error larger than that.
-NOISE_FACTOR = 10.0
 
 
 # ---------------------------------------------------------------- signals
@@ -300,11 +298,27 @@ def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
 # ---------------------------------------------------------------- gradcheck
 
 
+def cost_rows(costs: Sequence[GradcheckCost], labels: Sequence[str]) -> list[tuple[str, ...]]:
+    """The cost table: backprop's time, the differences' time, their ratio, n params."""
+    rows = [("cost", "backprop", "finite diff.", "ratio", "parameters")]
+    for label, c in zip(labels, costs, strict=True):
+        rows.append(
+            (
+                label,
+                f"{c.backprop_seconds * 1e3:.3g} ms",
+                f"{c.fd_seconds * 1e3:.4g} ms",
+                f"{c.ratio:.0f}x",
+                str(c.n_params),
+            )
+        )
+    return rows
+
+
 def gradcheck(scenario: Scenario, *, stdout: TextIO) -> int:
     """Backprop against central differences, per layer, at init and after a few steps.
 
     Returns 1 when any layer fails, else 0. A layer passes when its relative error is
-    at most ``GRADCHECK_TOLERANCE``, or when its absolute error is within the rounding
+    at most ``TOLERANCE``, or when its absolute error is within the rounding
     noise of the difference quotient itself: ``(L(p+h) - L(p-h)) / 2h`` cannot resolve
     a slope finer than about ``eps_machine * |L| / 2h``. That floor matters exactly in
     the pathologies: a vanishing first layer's gradient (1e-8) is near it ("ok to
@@ -314,7 +328,7 @@ def gradcheck(scenario: Scenario, *, stdout: TextIO) -> int:
     ``GRADCHECK_EXAMPLES`` examples (the data set is drawn at random, so these are as
     good as any) to keep the cost of the differences small.
     """
-    from bp_tui.core.gradcheck import gradcheck as check_layers
+    from bp_tui.core.gradcheck import NOISE_FACTOR, TOLERANCE, timed_gradcheck, verdict
     from bp_tui.core.losses import get_loss, targets_for
     from bp_tui.core.trainer import Trainer
 
@@ -323,25 +337,15 @@ def gradcheck(scenario: Scenario, *, stdout: TextIO) -> int:
     X = trainer.X[:GRADCHECK_EXAMPLES]
     Y = targets_for(loss_name, trainer.y[:GRADCHECK_EXAMPLES], scenario.data.classes)
 
+    costs: list[GradcheckCost] = []
+
     def verdicts() -> list[tuple[float, str]]:
         """(relative error, verdict) per layer for the network as it is now."""
         with np.errstate(all="ignore"):
             loss = abs(get_loss(loss_name)(trainer.net.forward(X), Y)[0])
-            checks = check_layers(trainer.net, X, Y, loss_name, eps=GRADCHECK_EPS)
-        floor = NOISE_FACTOR * np.finfo(np.float64).eps * loss / (2 * GRADCHECK_EPS)
-        out = []
-        for c in checks:
-            if not math.isfinite(loss):
-                out.append((c.rel_error, "n/a: loss not finite"))
-            elif c.rel_error <= GRADCHECK_TOLERANCE:
-                out.append((c.rel_error, "ok"))
-            elif c.max_abs_grad <= floor:  # the whole gradient is below the resolution
-                out.append((c.rel_error, "unresolved"))
-            elif c.max_abs_error <= floor:
-                out.append((c.rel_error, "ok to rounding noise"))
-            else:
-                out.append((c.rel_error, "FAIL"))
-        return out
+            checks, cost = timed_gradcheck(trainer.net, X, Y, loss_name, eps=GRADCHECK_EPS)
+        costs.append(cost)
+        return [(c.rel_error, verdict(c, loss, GRADCHECK_EPS)) for c in checks]
 
     at_init = verdicts()
     steps = 0
@@ -360,6 +364,8 @@ def gradcheck(scenario: Scenario, *, stdout: TextIO) -> int:
         f"seed {scenario.seed}), {X.shape[0]} examples, central differences, h = "
         f"{GRADCHECK_EPS:g}",
         *_table(rows),
+        "",
+        *_table(cost_rows(costs, ["at init", f"after {steps} steps"])),
     ]
     if "unresolved" in verdict_set:
         out.append(
@@ -373,7 +379,7 @@ def gradcheck(scenario: Scenario, *, stdout: TextIO) -> int:
             "finite differences can tell"
         )
     out.append(
-        f"{'FAILED' if failed else 'passed'}: every layer within {GRADCHECK_TOLERANCE:g} "
+        f"{'FAILED' if failed else 'passed'}: every layer within {TOLERANCE:g} "
         "(or within rounding noise)"
     )
     stdout.write("\n".join(out) + "\n")

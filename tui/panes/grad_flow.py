@@ -16,6 +16,7 @@ import numpy as np
 from rich.text import Text
 from textual.widgets import Static
 
+from bp_tui.tui.panes.flow_factors import factor_labels
 from bp_tui.tui.panes.view import RunView, fmt_num
 
 MIN_DECADES = 4
@@ -39,9 +40,12 @@ def bar_fraction(value: float, lo: int, hi: int) -> float:
     return min(1.0, max(0.0, (math.log10(value) - lo) / (hi - lo)))
 
 
-def last_known(view: RunView, layer: int) -> float | None:
-    """The layer's latest ||dW|| that is not missing (a diverged step writes null)."""
-    s = view.history.series("grad_norm", layer=layer)
+SYMBOLS = {"grad_norm": "‖dW‖", "error_signal": "‖δ‖"}  # what RunView.signal draws
+
+
+def last_known(view: RunView, layer: int, key: str = "grad_norm") -> float | None:
+    """The layer's latest ``key`` value that is not missing (a diverged step writes null)."""
+    s = view.history.series(key, layer=layer)
     known = s.last[~np.isnan(s.last)]
     return float(known[-1]) if len(known) else None
 
@@ -56,24 +60,33 @@ class GradFlowPane(Static):
 
     def show(self, view: RunView) -> None:
         names = [str(layer["name"]) for layer in view.layers]
-        raw = [view.last("grad_norm", i) for i in range(len(names))]
+        key, symbol = view.signal, SYMBOLS[view.signal]
+        raw = [view.last(key, i) for i in range(len(names))]
         values = [None if v is None else float(v) for v in raw]
-        head = "‖dW‖ now, loss → input (log)"
+        head = f"{symbol} now, loss → input (log)"
         if all(v is None for v in values) and view.history.count:
             # The latest step (a diverged one) has no gradient: show the last known ones.
-            values = [last_known(view, i) for i in range(len(names))]
-            head = "‖dW‖ at the last finite step (log)"
-        text = Text(head + "\n", style="bold")
+            values = [last_known(view, i, key) for i in range(len(names))]
+            head = f"{symbol} at the last finite step (log)"
+        # Rows are fitted to the width; should the pane narrow before the next frame
+        # (the table beside it widens), a row is cut, never wrapped onto the next.
+        text = Text(head + "\n", style="bold", no_wrap=True, overflow="crop")
         if all(v is None for v in values):
             self.bars = []
             self._show(text + Text("no data yet", style="dim"))
             return
         rng = decade_range([v for v in values if v is not None])
         label_w = max((len(n) for n in names), default=2)
-        track = max(4, self.size.width - label_w - 12)
+        # Each row ends with the factor of the step that reached it (flow_factors.py):
+        # in full where the pane is wide enough, else just "×0.24", else not at all;
+        # a track of 6 cells comes first.
+        labels = factor_labels(view, self.size.width - label_w - 12 - 7)
+        ann_w = max((len(a) for a in labels), default=0)
+        track = max(4, self.size.width - label_w - 12 - (ann_w + 1 if ann_w else 0))
         lo, hi = rng or (0, MIN_DECADES)
         self.bars = []
-        for name, value in reversed(list(zip(names, values, strict=True))):
+        rows = list(zip(names, values, labels, strict=True))
+        for name, value, label in reversed(rows):
             frac = 0.0 if value is None else bar_fraction(value, lo, hi)
             self.bars.append((name, value, frac))
             n = round(frac * track)
@@ -81,13 +94,16 @@ class GradFlowPane(Static):
             text.append(f"{name:>{label_w}} ")
             text.append("█" * n, style=style)
             text.append("·" * (track - n), style="dim")
-            text.append(f" {fmt_num(value):>9}\n")
+            text.append(f" {fmt_num(value):>9}")
+            text.append(f" {label}\n" if label else "\n", style="yellow")
         if rng is None and all(v == 0 for v in values if v is not None):
             # No positive value: a decade axis would be made up. Say what the zeros mean.
-            text.append("no gradient reaches any layer (all ‖dW‖ = 0)", style="bold red")
+            text.append(f"no gradient reaches any layer (all {symbol} = 0)", style="bold red")
         elif rng is not None:
             axis = f"1e{lo}".ljust(track) if track > 12 else ""
             text.append(" " * (label_w + 1) + axis[: max(0, track - 5)] + f"1e{hi}", style="dim")
+        if any(labels):
+            text.append("\n× per step down: ‖δ below‖ / ‖δ‖ (f' × W)", style="yellow")
         self._show(text)
 
     def _show(self, text: Text) -> None:

@@ -9,6 +9,7 @@ Lines are labelled at their right end (a legend of 11 layers does not fit 80x24)
 
 from __future__ import annotations
 
+from bp_tui.tui.panes.grad_flow import SYMBOLS
 from bp_tui.tui.panes.plotting import LAYER_COLORS, GuardedPlot, Line, fit_title
 from bp_tui.tui.panes.view import RunView
 
@@ -20,11 +21,9 @@ def name_span(names: list[str]) -> str:
     return ",".join(names)
 
 
-def zero_layers(view: RunView) -> list[str]:
-    """Names of the layers whose latest ||dW|| is exactly 0, input side first."""
-    return [
-        str(layer["name"]) for i, layer in enumerate(view.layers) if view.last("grad_norm", i) == 0
-    ]
+def zero_layers(view: RunView, key: str = "grad_norm") -> list[str]:
+    """Names of the layers whose latest ``key`` (||dW||) is exactly 0, input side first."""
+    return [str(layer["name"]) for i, layer in enumerate(view.layers) if view.last(key, i) == 0]
 
 
 def consecutive(view: RunView, names: list[str]) -> bool:
@@ -36,27 +35,33 @@ def consecutive(view: RunView, names: list[str]) -> bool:
 
 class GradNormsPane(GuardedPlot):
     def __init__(self, **kwargs: object) -> None:
-        super().__init__("gradient norm per layer (log)", **kwargs)
+        super().__init__("weight gradient ‖dW‖ per layer (log)", **kwargs)
 
     def show(self, view: RunView) -> None:
+        # `e` switches between ||dW|| and the error signal ||delta|| (RunView.signal).
+        key, sym = view.signal, SYMBOLS[view.signal]
         lines = []
         for i, layer in enumerate(view.layers):
-            s = view.series("grad_norm", layer=i, points=self.points)
+            s = view.series(key, layer=i, points=self.points)
             color = LAYER_COLORS[i % len(LAYER_COLORS)]
             # The bucket maxima, not the min/max band: with a dozen noisy layers the
             # bands fill the plot, and the max still keeps every spike.
             lines.append(Line(str(layer["name"]), s.steps, s.hi, color=color))
-        zero = zero_layers(view)
+        zero = zero_layers(view, key)
         if zero:
             span = name_span(zero) if consecutive(view, zero) else ",".join(zero)
             variants = [
-                f"‖dW‖ per layer (log) · {span}: ‖dW‖ = 0 (no gradient)",
-                f"‖dW‖ (log) · {span}: ‖dW‖ = 0",
-                f"{span}: ‖dW‖ = 0",
+                f"{sym} per layer (log) · {span}: {sym} = 0 (no gradient)",
+                f"{sym} (log) · {span}: {sym} = 0",
+                f"{span}: {sym} = 0",
                 f"{span} = 0",
             ]
+        elif key == "error_signal":
+            variants = ["error signal ‖δ‖ = ‖dL/dz‖ per layer (log)", "‖δ‖ per layer (log)"]
+            variants.append("‖δ‖ (log)")
         else:
-            variants = [self.base_title, "‖dW‖ per layer (log)", "‖dW‖ (log)"]
+            variants = ["weight gradient ‖dW‖ per layer (log)", "‖dW‖ per layer (log)"]
+            variants.append("‖dW‖ (log)")
         self.draw(
             lines,
             title=fit_title(variants, self.size.width - 2),

@@ -34,6 +34,9 @@ class RunView:
     history: History
     run: dict[str, Any] | None = None  # the run event, None before it arrives
     log_y: bool = False  # the user's log-scale toggle (loss plot)
+    # The per-layer norm the gradient panes draw: "grad_norm" (‖dW‖) or
+    # "error_signal" (‖δ‖ = ‖dL/dz‖, what backprop hands from layer to layer).
+    signal: str = "grad_norm"
 
     @property
     def layers(self) -> list[dict[str, Any]]:
@@ -69,10 +72,12 @@ class RunView:
         """Changes whenever what a pane draws from this view may have changed.
 
         The history's count and step range and the latest event object (a new run, a
-        reset or a new step changes one of them), the run event and the log toggle.
+        reset or a new step changes one of them), the run event and the two toggles.
         """
         h = self.history
-        return (h.count, h.first_step, h.last_step, id(h.last), id(self.run), self.log_y)
+        return (
+            h.count, h.first_step, h.last_step, id(h.last), id(self.run), self.log_y, self.signal
+        )  # fmt: skip
 
     def last(self, key: str, layer: int | None = None) -> Any:
         """The value of ``key`` (of ``layer``) in the latest step event, None if absent."""

@@ -28,6 +28,8 @@ from bp_tui.tui.panes.layer_table import LayerTable
 from bp_tui.tui.panes.loss import LossPane
 from bp_tui.tui.panes.status import StatusInfo, StatusLine
 from bp_tui.tui.panes.view import RunView
+from bp_tui.tui.screens.backprop import BackpropScreen
+from bp_tui.tui.screens.gradcheck import GradcheckScreen
 
 if TYPE_CHECKING:
     from bp_tui.tui.sources.base import EventSource
@@ -79,7 +81,12 @@ class DashboardScreen(Screen[None]):
         Binding("c", "cycle_clip", "clip"),
         Binding("l", "toggle_log", "log"),
         Binding("s", "picker", "picker"),
+        Binding("e", "toggle_signal", "‖δ‖/‖dW‖"),
+        Binding("b", "backprop", "backprop"),
+        Binding("g", "gradcheck", "gradcheck"),
     ]
+    # Whether the source is a live trainer that answers "trace" and "gradcheck".
+    live_trainer: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -107,6 +114,9 @@ class DashboardScreen(Screen[None]):
         self.view_name = VIEWS[0]  # what a small terminal shows (see _apply_size_class)
         self._rate_samples: deque[tuple[float, int]] = deque()
         self._status_at = 0.0  # time of the last status line update from poll
+        # The latest "trace" and "gradcheck" messages of a live trainer, by type,
+        # for the backprop and gradient-check views.
+        self.mechanism: dict[str, dict[str, Any]] = {}
 
     # -- layout ------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -165,6 +175,7 @@ class DashboardScreen(Screen[None]):
         self.paused = False
         self.lr_target = None
         self.clip_mode = self.scenario.train.clip
+        self.mechanism = {}
         self._rate_samples.clear()
         self.source = self.source_factory(self.scenario)
         self.source.start()
@@ -199,6 +210,8 @@ class DashboardScreen(Screen[None]):
                 self.view.run = ev
             elif kind == "end":
                 self.end = ev
+            elif kind in ("trace", "gradcheck"):
+                self.mechanism[kind] = ev
             elif kind == "reset":  # a replay seeking back, a followed file started again
                 self.history.clear()
                 self.end = None
@@ -353,6 +366,17 @@ class DashboardScreen(Screen[None]):
     def action_toggle_log(self) -> None:
         self.view.log_y = not self.view.log_y
         self.redraw(force=True)
+
+    def action_toggle_signal(self) -> None:
+        """The gradient panes: ‖dW‖ <-> the error signal ‖δ‖ = ‖dL/dz‖."""
+        self.view.signal = "error_signal" if self.view.signal == "grad_norm" else "grad_norm"
+        self.redraw(force=True)
+
+    def action_backprop(self) -> None:
+        self.app.push_screen(BackpropScreen(self))
+
+    def action_gradcheck(self) -> None:
+        self.app.push_screen(GradcheckScreen(self))
 
     def action_picker(self) -> None:
         self.close_source()

@@ -31,6 +31,8 @@ SEEK_BINDINGS: list[BindingType] = [
 class RecordedScreen(DashboardScreen):
     """The dashboard on a run read from a file (``bp-tui watch``)."""
 
+    live_trainer: ClassVar[bool] = False  # no trainer to trace or check: the file only
+
     def poll(self) -> None:
         super().poll()
         if self.source is not None:

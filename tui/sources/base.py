@@ -10,7 +10,12 @@ from __future__ import annotations
 from typing import Any, Protocol, runtime_checkable
 
 # The commands a source understands; sources that cannot honour one ignore it.
-COMMANDS = ("pause", "resume", "step", "speed", "lr", "clip", "clip_threshold", "stop")
+# "trace" and "gradcheck" ask a live trainer for a {"type": "trace"} / {"type":
+# "gradcheck"} message (the backprop and gradient-check views); recordings ignore them.
+COMMANDS = (
+    "pause", "resume", "step", "speed", "lr", "clip", "clip_threshold", "stop",
+    "trace", "gradcheck",
+)  # fmt: skip
 
 
 @runtime_checkable

@@ -4,6 +4,11 @@ Runs in a ``multiprocessing`` spawn-context child, so it imports only ``core`` (
 and never textual. Protocol on the one duplex ``Connection`` (pickled tuples):
 
 - parent -> child: ``(seq, name, value)``, one command; ``seq`` counts up from 1.
+- ``trace``: the next step records its forward and backward pass and sends it as a
+  ``{"type": "trace"}`` line right after its step event (while paused, that step is
+  taken as by ``step``); ``gradcheck``: backprop against finite differences on the
+  network as it is, sent as a ``{"type": "gradcheck"}`` line (training waits meanwhile;
+  the UI does not). Both are made by ``core`` (``backprop_trace``, ``gradcheck``).
 - child -> parent: ``(lines, state)``: ``lines`` a list of event lines as written by
   ``core.events.encode`` (so the parent decodes exactly what a recording holds),
   ``state`` a small dict ``{"ack", "paused", "step", "finished"}`` where ``ack`` is the
@@ -37,6 +42,7 @@ from bp_tui.core.events import encode
 FLUSH_INTERVAL = 0.05  # seconds between batches while training
 MAX_BATCH = 4096  # events; flush early so one message stays bounded however fast we run
 IDLE_WAIT = 0.25  # seconds to block on the pipe when idle, between parent checks
+GRADCHECK_EXAMPLES = 64  # as `bp-tui gradcheck`: two forward passes per parameter each
 
 # (seq, name, value) as sent by LiveSource.command
 Command = tuple[int, str, Any]
@@ -100,6 +106,9 @@ class TrainerLoop:
     def train_one_step(self, now: float) -> None:
         event = self.trainer.step()
         self.pending.append(encode(event.to_dict()))
+        if self.trainer.last_trace is not None:  # asked for with "trace"
+            self.pending.append(encode(self.trainer.last_trace))
+            self.trainer.last_trace = None
         if self.single_steps:
             self.single_steps -= 1
         if self.trainer.finished:
@@ -144,7 +153,30 @@ class TrainerLoop:
             trainer.set_clip(trainer.clip_mode, float(value))
         elif name == "stop":
             self.stopped = True
+        elif name == "trace":
+            self.request_trace()
+        elif name == "gradcheck":
+            self.pending.append(encode(self.gradcheck()))
         self.ack = seq
+
+    def request_trace(self) -> None:
+        trainer = self.trainer
+        if trainer.finished:
+            message = f"the run has ended ({trainer.end_reason}): no step left to trace"
+            self.pending.append(encode({"type": "trace", "step": None, "error": message}))
+            return
+        trainer.request_trace()
+        if self.paused:
+            self.single_steps += 1
+
+    def gradcheck(self) -> dict[str, Any]:
+        from bp_tui.core.gradcheck import gradcheck_event
+
+        trainer = self.trainer
+        m = GRADCHECK_EXAMPLES
+        return gradcheck_event(
+            trainer.net, trainer.X[:m], trainer.Y[:m], trainer.loss_name, step=trainer.step_count
+        )
 
     # -- sending ----------------------------------------------------------------
     def flush_if_due(self, now: float) -> None:

@@ -1,0 +1,106 @@
+"""One training step's forward and backward pass, written down for the backprop view.
+
+``backprop_trace(net, ...)`` is called by the trainer right after ``backward`` and before
+clipping and the update, so every number is the trainer's own for that step: the
+breadcrumbs the forward pass left on each layer (``X`` = a_prev, ``Z``, ``A``) and what
+backward made of them (``dZ`` = delta, ``dW``, ``db``). In the lesson's matrix form, for a
+batch of ``m`` examples as rows:
+
+    forward   Z = A_prev @ W.T + b      (m, n_out);   A = f(Z)
+    backward  dL/dA  (m, n_out)  ->  delta = dL/dA * f'(Z)  (m, n_out)
+              dW = delta.T @ A_prev  (n_out, n_in);  db = sum over rows of delta  (n_out,)
+              dL/dA_prev = delta @ W  (m, n_in), handed to the layer below
+
+The trace is a plain JSON-able dict (``{"type": "trace", ...}``), sent over the child's
+pipe like an event. Per layer it always has the batch summaries (means, stds, norms);
+for a small network (at most ``UNIT_LIMIT`` hidden units) it also has, for one example
+of the batch, every unit's z, a, f'(z), dL/da and delta, and every weight's gradient,
+both that example's share (delta_j * a_prev_i) and the batch's ``dW``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .error_signal import fprime_mean, frobenius
+from .mlp import MLP
+
+UNIT_LIMIT = 24  # hidden units up to which the trace goes unit by unit
+
+
+def unit_level(sizes: list[int]) -> bool:
+    """Whether a network of ``sizes`` is small enough to trace unit by unit."""
+    return sum(sizes[1:-1]) <= UNIT_LIMIT
+
+
+def _stats(a: np.ndarray) -> dict[str, float]:
+    return {"mean": float(a.mean()), "std": float(a.std())}
+
+
+def backprop_trace(
+    net: MLP, *, step: int, loss: float, loss_name: str, example: int = 0
+) -> dict[str, Any]:
+    """The trace of the forward and backward pass ``net`` has just done (see module doc).
+
+    ``example``: the row of the batch shown unit by unit (small networks only).
+    """
+    layers = net.layers
+    m = int(layers[0].X.shape[0]) if layers[0].X is not None else 0
+    example = min(max(0, example), max(0, m - 1))
+    units = unit_level(net.sizes)
+    out_layers: list[dict[str, Any]] = []
+    # dL/dA of each layer: the layer above's delta @ W (what its backward handed down);
+    # the output layer's dL/dA is dlogits, its own dZ (the layer is linear).
+    dA: list[np.ndarray] = [np.empty(0)] * len(layers)
+    for k in range(len(layers) - 1, -1, -1):
+        above = layers[k + 1] if k + 1 < len(layers) else None
+        dA[k] = layers[k].dZ if above is None else above.dZ.dot(above.W)  # type: ignore[union-attr]
+    for k, layer in enumerate(layers):
+        X, Z, A, dZ = layer.X, layer.Z, layer.A, layer.dZ
+        assert X is not None and Z is not None and A is not None and dZ is not None
+        output = k == len(layers) - 1
+        fprime = None if output else fprime_mean(layer)
+        dA_prev = dZ.dot(layer.W)  # for L1 this is dL/dx, which training never needs
+        entry: dict[str, Any] = {
+            "name": layer.name,
+            "fan_in": layer.fan_in,
+            "fan_out": layer.fan_out,
+            "activation": layer.activation.name,
+            "z": _stats(Z),
+            "a": _stats(A),
+            "fprime_mean": fprime,
+            "dA_norm": frobenius(dA[k]),
+            "delta_norm": frobenius(dZ),
+            "dW_norm": frobenius(layer.dW),
+            "db_norm": frobenius(layer.db),
+            "dA_prev_norm": frobenius(dA_prev),
+        }
+        if units:
+            row_fprime = layer.activation.grad(Z[example], A[example])
+            entry["unit"] = {
+                "a_prev": X[example].tolist(),
+                "z": Z[example].tolist(),
+                "a": A[example].tolist(),
+                "fprime": row_fprime.tolist(),
+                "dA": dA[k][example].tolist(),
+                "delta": dZ[example].tolist(),
+                "dA_prev": dA_prev[example].tolist(),
+                "W": layer.W.tolist(),
+                "b": layer.b.tolist(),
+                "dW_example": np.outer(dZ[example], X[example]).tolist(),
+                "dW": layer.dW.tolist(),
+                "db": layer.db.tolist(),
+            }
+        out_layers.append(entry)
+    return {
+        "type": "trace",
+        "step": int(step),
+        "loss": float(loss),
+        "loss_name": loss_name,
+        "batch": m,
+        "example": example,
+        "unit_level": units,
+        "layers": out_layers,
+    }
