@@ -10,6 +10,10 @@ The ``[fix]`` table holds the remedy: a ``summary`` plus any of ``seed``, ``step
 itself and merged over it when ``load(..., fix=True)``. The scenario and its fixed
 form are both checked on every load, because the dashboard can switch to the fix at
 any time.
+
+``[claims]`` (and ``[fix.claims]``, which replaces it for the fixed run) holds what
+the lesson says the run shows, in the vocabulary of ``core.claims``; a file may have
+none. ``[train] lr_schedule`` written without ``lr`` sets ``lr`` to its first rate.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,10 +59,23 @@ def run(name: str, fix: bool, seed: int) -> Run:
 # ------------------------------------------------------------------ the claims
 
 
-def test_every_builtin_states_claims_for_its_run_and_its_fix() -> None:
-    assert {"healthy", "vanishing", "exploding", "dying-relu", "dead-at-init"} <= set(BUILTINS)
-    assert {"lr-spike", "saturation", "vanishing-tanh"} <= set(BUILTINS)
-    for name in BUILTINS:
+# The built-ins whose lessons are pinned by claims (a built-in added later may come
+# without; its claims, once written, are checked by the tests below all the same).
+WITH_CLAIMS = (
+    "healthy",
+    "vanishing",
+    "vanishing-tanh",
+    "exploding",
+    "dying-relu",
+    "dead-at-init",
+    "lr-spike",
+    "saturation",
+)
+
+
+def test_every_lesson_builtin_states_claims_for_its_run_and_its_fix() -> None:
+    assert set(WITH_CLAIMS) <= set(BUILTINS)
+    for name in WITH_CLAIMS:
         assert load(name).claims, f"{name} has no [claims]"
         assert load(name, fix=True).claims, f"{name} has no [fix.claims]"
 
@@ -101,7 +115,8 @@ def forward_probe(r: Run) -> tuple[float, list[int], list[float]]:
         "relu": lambda z: np.maximum(z, 0.0),
         "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
         "tanh": np.tanh,
-        "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
+        "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(z / 2)),
+        "linear": lambda z: z,
     }[s.model.activation]
     A = r.trainer.X
     dead, saturated = [], []
@@ -168,3 +183,34 @@ def test_step1_gradient_norms_agree_with_a_backward_pass_of_its_own(name: str) -
             delta = (delta @ Ws[i]) * df(Zs[i - 1])
     assert ev["grad_norm"] == pytest.approx([np.linalg.norm(g) for g in dW], rel=1e-7)
     assert ev["bias_grad_norm"] == pytest.approx([np.linalg.norm(g) for g in db], rel=1e-7)
+
+
+# ------------------------------------------------------------------ the README table
+
+
+def _number_forms(x: float) -> set[str]:
+    """How a claim's threshold may be written in prose: 0.15, 15%, 1e30, 1e-7."""
+    g = f"{x:g}"
+    return {g, g.replace("e+", "e").replace("e-0", "e-"), f"{x * 100:g}%", f"{x:.1f}", f"{x:.2f}"}
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_the_readme_table_states_each_claim(name: str) -> None:
+    """The README's row for a scenario gives every threshold of its claims (broken run
+    in the second column, fixed run in the third) and says whether it diverges."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith(f"| `{name}` |")]
+    assert len(rows) == 1, f"README has no single table row for {name}"
+    cells = [c.strip() for c in rows[0].strip("|").split(" | ")]
+    for cell, fix in ((cells[1], False), (cells[2], True)):
+        for c in load(name, fix=fix).claims:
+            if c.metric == "diverges":
+                assert ("no divergence" in cell) is (c.value is False), (name, fix, cell)
+                assert "diverge" in cell, (name, fix, cell)
+                continue
+            for x in (c.value, c.high) if c.high is not None else (c.value,):
+                assert _number_forms(float(x)) & set(_words(cell)), (name, fix, c, cell)
+
+
+def _words(cell: str) -> list[str]:
+    return [w.strip(",;:()") for w in cell.replace("-", " -").split()] + cell.split()
