@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from bp_tui.core import blas
-from bp_tui.core.claims import check, describe
+from bp_tui.core.claims import check, describe, measure
 from bp_tui.core.config import Scenario
 from bp_tui.core.trainer import Trainer
 from bp_tui.scenarios import list_builtin, load
@@ -97,6 +97,15 @@ def test_leaky_relu_at_the_dying_relu_rate_diverges_on_most_seeds() -> None:
     leaky = base.with_(model=replace(base.model, activation="leaky_relu"))
     diverged = [_train(leaky.with_(seed=s)).trainer.end_reason == "diverged" for s in SEEDS]
     assert sum(diverged) > len(diverged) / 2, diverged
+
+
+def test_leaky_relu_alone_leaves_dead_at_init_at_a_coin_toss() -> None:
+    """dead-at-init's lesson: leaky ReLU without the bias fix does not rescue it."""
+    base = load("dead-at-init")
+    leaky = base.with_(model=replace(base.model, activation="leaky_relu"))
+    for seed in SEEDS:
+        r = _train(leaky.with_(seed=seed))
+        assert 0.68 <= measure("loss_last20", r.events) <= 0.70, seed
 
 
 # ------------------------------------------------------ independent recomputation
