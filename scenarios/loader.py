@@ -441,11 +441,11 @@ def _check_schedule_and_claims(s: Scenario, fix: Values, prefix: str, file: str)
     for c in s.claims:
         parsed = claim_vocabulary.parse_key(c.metric)
         step = parsed[2] if parsed else None
-        if step is not None and step > s.steps:
+        if step is not None and not 1 <= step <= s.steps:
             raise ScenarioError(
                 file,
                 f"{prefix}claims.{c.metric}",
-                f"found step {step}, allowed a step the run reaches (steps = {s.steps})",
+                f"found step {step}, allowed a step the run reaches, 1 to {s.steps} (steps)",
             )
 
 

@@ -118,7 +118,9 @@ BAD = [
     ('[claims]\naccuracy_end = ["between", 0.9]\n', "claims.accuracy_end", ["[OP, number]"]),
     ('[claims]\ndiverges = "yes"\n', "claims.diverges", ["true or false"]),
     ('[claims]\naccuracy_at_step401 = [">", 0.5]\n', "claims.accuracy_at_step401",
-     ["found step 401", "steps = 400"]),
+     ["found step 401", "1 to 400 (steps)"]),
+    ('[claims]\ndead_fraction_at_step0 = [">", 0.5]\n', "claims.dead_fraction_at_step0",
+     ["found step 0", "1 to 400"]),
     ('[fix]\nsummary = "s"\n[fix.claims]\nloss_end_ = [">", 1]\n', "fix.claims.loss_end_",
      ["unknown claim"]),
 ]  # fmt: skip
