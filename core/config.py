@@ -24,6 +24,12 @@ class DataConfig:
     samples: int = 512  # examples in the (full) training set
     noise: float = 0.1  # std of the Gaussian noise added before standardising
     classes: int = 2  # arms of the spiral / blobs; moons, circles and xor are 2-class
+    # Input scaling, for the lesson's "normalise your inputs": the raw coordinates are
+    # multiplied by `scale` and shifted by `offset` (units of a measurement), then, if
+    # `standardize`, each column is brought to mean 0, std 1, which undoes both.
+    standardize: bool = True
+    scale: float = 1.0
+    offset: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,24 @@ class TrainConfig:
     # it is 5-6% and the dashboard loses nothing: at full speed (~5000 steps/s) that is
     # still ~100 probes a second against a display refreshed 6 times a second.
     probe_every: int = 50
+    # Piecewise-constant learning rate: ((step, lr), ...), steps strictly increasing
+    # from 1; each rate applies from its step on (until the next entry, or a live
+    # change). Empty: `lr` throughout. When set, `lr` equals the first entry's rate.
+    lr_schedule: tuple[tuple[int, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One machine-checkable sentence of a lesson: ``metric op value`` (see core.claims).
+
+    ``op`` is ``<``, ``<=``, ``>``, ``>=``, ``==`` or ``between`` (``value <= x <=
+    high``); a boolean metric (``diverges``) has ``op`` ``==`` and a bool ``value``.
+    """
+
+    metric: str
+    op: str
+    value: float | bool
+    high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +90,9 @@ class Scenario:
     fix: bool = False  # True when the [fix] block has been merged in
     fix_summary: str = ""  # the remedy in one line; "" when the scenario has none
     source: str = ""  # the file it came from ("" when built in code)
+    # What the lesson says this run shows (core.claims checks them on a finished run):
+    # the scenario's [claims] for the scenario, its [fix.claims] once the fix is merged.
+    claims: tuple[Claim, ...] = ()
 
     @property
     def has_fix(self) -> bool:
@@ -82,6 +109,7 @@ class Scenario:
         """The resolved scenario as plain JSON-able data (the run event's ``config``)."""
         d = asdict(self)
         d["model"]["hidden"] = list(self.model.hidden)
+        d["train"]["lr_schedule"] = [list(e) for e in self.train.lr_schedule]
         return d
 
     @classmethod
@@ -91,9 +119,14 @@ class Scenario:
         model = dict(d.pop("model", {}))
         if "hidden" in model:
             model["hidden"] = tuple(model["hidden"])
+        train = dict(d.pop("train", {}))
+        if "lr_schedule" in train:  # JSON gives lists; the dataclass holds tuples
+            train["lr_schedule"] = tuple((int(s), float(r)) for s, r in train["lr_schedule"])
+        claims = tuple(Claim(**c) for c in d.pop("claims", ()))
         return cls(
             data=DataConfig(**d.pop("data", {})),
             model=ModelConfig(**model),
-            train=TrainConfig(**d.pop("train", {})),
+            train=TrainConfig(**train),
+            claims=claims,
             **d,
         )

@@ -1,8 +1,8 @@
 """Toy two-dimensional classification data sets, generated from a seed.
 
-``make_dataset(cfg, seed) -> (X, y)``: ``X`` ``(samples, 2)`` float64, each column
-standardised to mean 0 and standard deviation 1 (so no input scale hides or causes
-a gradient problem); ``y`` ``(samples,)`` int64 labels ``0 .. classes-1``, as
+``make_dataset(cfg, seed) -> (X, y)``: ``X`` ``(samples, 2)`` float64, by default each
+column standardised to mean 0 and standard deviation 1 (so no input scale hides or
+causes a gradient problem); ``y`` ``(samples,)`` int64 labels ``0 .. classes-1``, as
 balanced as the sample count allows (class sizes differ by at most one), in random
 order. The same ``(cfg, seed)`` always gives the same arrays.
 
@@ -16,6 +16,11 @@ before standardising (the clean shapes have a size of about 1).
 - ``blobs``: ``cfg.classes`` Gaussian clusters around a circle.
 
 ``moons``, ``circles`` and ``xor`` always have two classes.
+
+Input scaling (the lesson's "normalise your inputs"): the noisy coordinates are
+multiplied by ``cfg.scale`` and shifted by ``cfg.offset``, as raw measurements in some
+unit would be; then, if ``cfg.standardize`` (the default), standardised, which undoes
+both. ``standardize = false`` hands the network the raw numbers.
 """
 
 from __future__ import annotations
@@ -108,7 +113,7 @@ def standardise(X: np.ndarray) -> np.ndarray:
 
 
 def make_dataset(cfg: DataConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(X (samples, 2) float64 standardised, y (samples,) int64)`` for ``cfg``; see module."""
+    """``(X (samples, 2) float64, y (samples,) int64)`` for ``cfg``; see the module."""
     try:
         maker = _MAKERS[cfg.kind]
     except KeyError:
@@ -124,4 +129,5 @@ def make_dataset(cfg: DataConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
     y = np.concatenate([np.full(n, c, dtype=np.int64) for c, n in enumerate(sizes)])
     X = X + cfg.noise * rng.standard_normal(X.shape)
     order = rng.permutation(len(y))
-    return standardise(X[order]), y[order]
+    X = X[order] * cfg.scale + cfg.offset
+    return (standardise(X) if cfg.standardize else X), y[order]

@@ -66,6 +66,9 @@ class Trainer:
             seed=scenario.seed,
         )
         self.opt = make_optimizer(train.optimizer, train.lr)
+        # The scenario's lr_schedule: the rate to set at each of its steps. A live
+        # set_lr() holds until the schedule's next entry.
+        self._lr_at = dict(train.lr_schedule)
         self._loss_fn = get_loss(model.loss)
         self.clip_mode = "none"
         self.clip_threshold = float(train.clip_threshold)
@@ -238,6 +241,8 @@ class Trainer:
 
     def _step(self) -> StepEvent:
         self.step_count += 1
+        if self.step_count in self._lr_at:
+            self.opt.lr = self._lr_at[self.step_count]
         step, lr, diag = self.step_count, self.lr, self.diagnostics
         Xb, Yb = self._next_batch()
         loss, dlogits = self._loss_fn(self.net.forward(Xb), Yb)

@@ -10,6 +10,10 @@ The ``[fix]`` table holds the remedy: a ``summary`` plus any of ``seed``, ``step
 itself and merged over it when ``load(..., fix=True)``. The scenario and its fixed
 form are both checked on every load, because the dashboard can switch to the fix at
 any time.
+
+``[claims]`` (and ``[fix.claims]``, which replaces it for the fixed run) holds what
+the lesson says the run shows, in the vocabulary of ``core.claims``; a file may have
+none. ``[train] lr_schedule`` written without ``lr`` sets ``lr`` to its first rate.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from bp_tui.core import claims as claim_vocabulary
 from bp_tui.core.config import (
     ACTIVATIONS,
     CLIP_MODES,
@@ -31,6 +36,7 @@ from bp_tui.core.config import (
     INITS,
     LOSSES,
     OPTIMIZERS,
+    Claim,
     DataConfig,
     ModelConfig,
     Scenario,
@@ -52,6 +58,8 @@ MAX_PARAMS = 20_000_000  # weights and biases of the whole network
 MAX_PROBE_VALUES = 50_000_000  # samples x widest layer: the full-data probe holds this many
 MAX_LR = 1000.0
 MAX_SCALE = 1000.0  # init_scale and |bias_init|
+MAX_INPUT_SCALE = 1e6  # |data.scale| and |data.offset|: far past saturating any unit
+MAX_SCHEDULE = 1000  # entries of train.lr_schedule
 TWO_CLASS_KINDS = ("moons", "circles", "xor")
 
 
@@ -203,6 +211,50 @@ def _bias_init(value: Any) -> float | str:
         raise _Invalid(f'{exc}, or "normal"') from None
 
 
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"{_found(value)}, expected true or false")
+    return value
+
+
+def _input_scale(value: Any) -> float:
+    """data.scale: a finite number, not 0 (it would collapse every input onto one point)."""
+    x = _number(-MAX_INPUT_SCALE, MAX_INPUT_SCALE, lo_open=False)(value)
+    if x == 0.0:
+        raise _Invalid(f"found {_show(value)}, allowed a number other than 0 (1: unchanged)")
+    return x
+
+
+def _lr_schedule(value: Any) -> tuple[tuple[int, float], ...]:
+    """train.lr_schedule: [[step, lr], ...], steps strictly increasing from 1, lr as `lr`."""
+    allowed = "an array of [step, lr] pairs from step 1 on, like [[1, 0.3], [300, 3.0]]"
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_SCHEDULE:
+        raise _Invalid(f"{_found(value)}, expected {allowed} (1 to {MAX_SCHEDULE} entries)")
+    step_check, lr_check = _integer(1, MAX_STEPS), _number(0.0, MAX_LR, lo_open=True)
+    out: list[tuple[int, float]] = []
+    for i, entry in enumerate(value):
+        where = f"entry {i + 1} of {len(value)}"
+        if not isinstance(entry, list) or len(entry) != 2:
+            raise _Invalid(f"{where}: {_found(entry)}, expected [step, lr]")
+        try:
+            step = step_check(entry[0])
+        except _Invalid as exc:
+            raise _Invalid(f"{where}: step: {exc}") from None
+        try:
+            lr = lr_check(entry[1])
+        except _Invalid as exc:
+            raise _Invalid(f"{where}: lr: {exc}") from None
+        if i == 0 and step != 1:
+            raise _Invalid(f"{where}: found step {step}, expected the first entry at step 1")
+        if out and step <= out[-1][0]:
+            raise _Invalid(
+                f"{where}: found step {step} after step {out[-1][0]}, "
+                "allowed steps in strictly increasing order"
+            )
+        out.append((step, lr))
+    return tuple(out)
+
+
 # ---------------------------------------------------------------- the schema
 
 _TOP: dict[str, Check] = {
@@ -218,6 +270,9 @@ _TABLES: dict[str, dict[str, Check]] = {
         "samples": _integer(4, MAX_SAMPLES),
         "noise": _number(0.0, 10.0, lo_open=False),
         "classes": _integer(2, MAX_CLASSES),
+        "standardize": _boolean,
+        "scale": _input_scale,
+        "offset": _number(-MAX_INPUT_SCALE, MAX_INPUT_SCALE, lo_open=False),
     },
     "model": {
         "hidden": _hidden,
@@ -234,6 +289,7 @@ _TABLES: dict[str, dict[str, Check]] = {
         "clip": _choice(CLIP_MODES),
         "clip_threshold": _number(0.0, 1e12, lo_open=True),
         "probe_every": _integer(1, MAX_STEPS),
+        "lr_schedule": _lr_schedule,
     },
 }
 _CONFIG_CLASSES = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
@@ -358,6 +414,90 @@ def _check_together(s: Scenario, fix: Values, file: str) -> None:
         )
 
 
+# ---------------------------------------------------------------- schedule and claims
+
+
+def _schedule_sets_lr(values: Values) -> Values:
+    """A level (the file, or its [fix]) that writes lr_schedule but not lr: the
+    schedule's first rate is its lr, so that ``train.lr`` always says what step 1 uses."""
+    train = values.get("train", {})
+    if "lr_schedule" in train and "lr" not in train:
+        return {**values, "train": {**train, "lr": train["lr_schedule"][0][1]}}
+    return values
+
+
+def _check_schedule_and_claims(s: Scenario, fix: Values, prefix: str, file: str) -> None:
+    """lr agrees with lr_schedule's first rate; a claim's step lies within the run."""
+    schedule = s.train.lr_schedule
+    if schedule and s.train.lr != schedule[0][1]:
+        written = fix.get("train", {})
+        key = "train.lr_schedule" if "lr" not in written else "train.lr"
+        raise ScenarioError(
+            file,
+            ("fix." if written else "") + key,
+            f"found lr = {s.train.lr:g} with lr_schedule starting at {schedule[0][1]:g}, "
+            "allowed the same rate (or leave lr out: the schedule sets it)",
+        )
+    for c in s.claims:
+        parsed = claim_vocabulary.parse_key(c.metric)
+        step = parsed[2] if parsed else None
+        if step is not None and not 1 <= step <= s.steps:
+            raise ScenarioError(
+                file,
+                f"{prefix}claims.{c.metric}",
+                f"found step {step}, allowed a step the run reaches, 1 to {s.steps} (steps)",
+            )
+
+
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _claim(key: str, value: Any) -> Claim:
+    """One [claims] entry: ``metric = [op, x]``, ``["between", lo, hi]`` or a bool."""
+    if key in claim_vocabulary.BOOLEAN_METRICS:
+        return Claim(key, "==", _boolean(value))
+    ops = ", ".join(f'"{op}"' for op in claim_vocabulary.OPS if op != "between")
+    allowed = f'[OP, number] with OP one of {ops}, or ["between", low, high]'
+    if not isinstance(value, list) or not value or value[0] not in claim_vocabulary.OPS:
+        raise _Invalid(f"{_found(value)}, expected {allowed}")
+    op, numbers = value[0], value[1:]
+    if len(numbers) != (2 if op == "between" else 1):
+        raise _Invalid(f"found {_show(value)}, expected {allowed}")
+    if not all(_is_finite_number(n) for n in numbers):
+        raise _Invalid(f"found {_show(value)}, expected finite numbers after {_show(op)}")
+    x = [float(n) for n in numbers]
+    if op == "between" and x[0] > x[1]:
+        raise _Invalid(f"found {_show(value)}, expected low <= high")
+    return Claim(key, op, x[0], x[1] if op == "between" else None)
+
+
+def _check_claims(table: Any, prefix: str, file: str) -> tuple[Claim, ...]:
+    """The [claims] (or [fix.claims]) table; a file without one has no claims."""
+    if table is None:
+        return ()
+    if not isinstance(table, dict):
+        raise ScenarioError(file, f"{prefix}claims", f"{_found(table)}, expected a table")
+    out = []
+    for key, value in table.items():
+        dotted = f"{prefix}claims.{key}"
+        if claim_vocabulary.parse_key(key) is None:
+            names = claim_vocabulary.metric_names()
+            examples = _listing(claim_vocabulary.EXAMPLES)
+            raise ScenarioError(
+                file,
+                dotted,
+                f"unknown claim{_suggest(key, names)}, allowed: a run-level claim "
+                f"({_listing(claim_vocabulary.RUN_METRICS)}) or METRIC_SELECTOR like "
+                f"{examples} (see core/claims.py)",
+            )
+        try:
+            out.append(_claim(key, value))
+        except _Invalid as exc:
+            raise ScenarioError(file, dotted, str(exc)) from None
+    return tuple(out)
+
+
 # ---------------------------------------------------------------- files and names
 
 
@@ -425,22 +565,27 @@ def load(
     doc = _parse(path, file)
 
     fix_doc = doc.pop("fix", None)
-    base = _check_tables(doc, _TOP, "", file)
-    scenario = _resolve(base, name)
+    claims = _check_claims(doc.pop("claims", None), "", file)
+    base = _schedule_sets_lr(_check_tables(doc, _TOP, "", file))
+    scenario = _resolve(base, name).with_(claims=claims)
     _check_together(scenario, {}, file)
+    _check_schedule_and_claims(scenario, {}, "", file)
 
     fix_summary = ""
     if fix_doc is not None:
         if not isinstance(fix_doc, dict):
             raise ScenarioError(file, "fix", f"{_found(fix_doc)}, expected a table [fix]")
-        fix_values = _check_tables(fix_doc, _FIX_TOP, "fix.", file)
+        fix_doc = dict(fix_doc)
+        fix_claims = _check_claims(fix_doc.pop("claims", None), "fix.", file)
+        fix_values = _schedule_sets_lr(_check_tables(fix_doc, _FIX_TOP, "fix.", file))
         fix_summary = fix_values.pop("summary", "").strip()
         if not fix_summary:
             raise ScenarioError(
                 file, "fix.summary", "missing, expected one line that says what the fix changes"
             )
-        fixed = _resolve(_merge(base, fix_values), name)
+        fixed = _resolve(_merge(base, fix_values), name).with_(claims=fix_claims)
         _check_together(fixed, fix_values, file)
+        _check_schedule_and_claims(fixed, fix_values, "fix.", file)
         if fix:
             scenario = fixed
     elif fix:

@@ -139,7 +139,7 @@ def test_out_file_holds_exactly_the_jsonl_stream(tmp_path: Path) -> None:
 
 def test_summary_reports_the_stream_numbers(tmp_path: Path) -> None:
     out = tmp_path / "rec.jsonl"
-    result = bp_tui("run", "dying-relu", "--steps", "40", "--out", str(out))
+    result = bp_tui("run", "dead-at-init", "--steps", "40", "--out", str(out))
     assert result.returncode == 0 and "Traceback" not in result.stderr
     events = strict_events(out.read_text())
     first, last = events[1], events[-2]

@@ -61,3 +61,18 @@ def test_labels_follow_the_shapes():
 def test_unknown_kind_is_a_clear_error():
     with pytest.raises(ValueError, match="allowed: spirals, moons"):
         make_dataset(DataConfig("swissroll"), seed=0)
+
+
+@pytest.mark.parametrize("kind", DATA_KINDS)
+def test_unstandardised_inputs_are_the_raw_ones_scaled_and_shifted(kind):
+    raw, y0 = make_dataset(DataConfig(kind, 200, 0.1, 2, standardize=False), seed=3)
+    X, y = make_dataset(DataConfig(kind, 200, 0.1, 2, standardize=False, scale=10, offset=50), 3)
+    np.testing.assert_array_equal(y, y0)
+    np.testing.assert_allclose(X, raw * 10 + 50, rtol=0, atol=1e-12)
+    assert abs(X.mean() - 50) < 15  # far from the origin: what the saturation scenario needs
+    # standardising undoes the scale and the offset: the default data set, to rounding
+    default, _ = make_dataset(DataConfig(kind, 200, 0.1, 2), seed=3)
+    standardised, _ = make_dataset(DataConfig(kind, 200, 0.1, 2, scale=10, offset=50), seed=3)
+    np.testing.assert_allclose(standardised, default, rtol=0, atol=1e-9)
+    by_hand = (raw - raw.mean(axis=0)) / raw.std(axis=0)
+    np.testing.assert_allclose(default, by_hand, rtol=0, atol=1e-12)

@@ -40,7 +40,7 @@ def test_builtins_are_listed_healthy_first_with_titles_from_their_files() -> Non
         assert (info.title, info.summary) == (raw["title"], raw["summary"])
 
 
-@pytest.mark.parametrize("name", ["healthy", "vanishing", "exploding", "dying-relu"])
+@pytest.mark.parametrize("name", [info.name for info in list_builtin()])
 def test_every_builtin_has_a_lesson_and_a_fix_that_changes_something(name: str) -> None:
     plain, fixed = load(name), load(name, fix=True)
     assert plain.name == name and len(plain.lesson) > 400 and plain.has_fix
