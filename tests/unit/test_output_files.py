@@ -157,6 +157,18 @@ def test_fifo_without_a_reader_waits_for_one(tmp_path: Path) -> None:
     assert data.count(b"\n") == 7 and b'"reason":"completed"' in data
 
 
+def test_a_signal_ends_the_wait_for_a_fifo_reader(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    proc = long_run(fifo, steps=5)
+    assert proc.stderr is not None
+    assert "waiting for a reader of" in proc.stderr.readline()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)  # a blocking open() would never return
+    assert proc.returncode == 143, err
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and [p.name for p in tmp_path.iterdir()] == ["pipe"]
+
+
 @pytest.mark.parametrize(
     ("out", "words"),
     [
