@@ -142,7 +142,8 @@ def test_fifo_with_a_reader_gets_the_stream_and_stays_a_fifo(tmp_path: Path) -> 
     no_hidden_files(tmp_path)
 
 
-def test_fifo_without_a_reader_waits_for_one(tmp_path: Path) -> None:
+@pytest.mark.parametrize("then", ["a reader comes", "SIGTERM"])
+def test_fifo_without_a_reader_waits_for_one(tmp_path: Path, then: str) -> None:
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     proc = long_run(fifo, steps=5)
@@ -150,22 +151,16 @@ def test_fifo_without_a_reader_waits_for_one(tmp_path: Path) -> None:
     assert "waiting for a reader of" in proc.stderr.readline()
     time.sleep(0.3)
     assert proc.poll() is None  # still waiting, nothing lost
-    with open(fifo, "rb") as f:
-        data = f.read()
-    assert proc.wait(timeout=60) == 0
-    proc.communicate(timeout=60)
-    assert data.count(b"\n") == 7 and b'"reason":"completed"' in data
-
-
-def test_a_signal_ends_the_wait_for_a_fifo_reader(tmp_path: Path) -> None:
-    fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    proc = long_run(fifo, steps=5)
-    assert proc.stderr is not None
-    assert "waiting for a reader of" in proc.stderr.readline()
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)  # a blocking open() would never return
-    assert proc.returncode == 143, err
+    if then == "SIGTERM":  # ends the wait: a blocking open() would never return
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 143, err
+    else:
+        with open(fifo, "rb") as f:
+            data = f.read()
+        proc.communicate(timeout=60)
+        assert proc.returncode == 0
+        assert data.count(b"\n") == 7 and b'"reason":"completed"' in data
     assert stat.S_ISFIFO(fifo.stat().st_mode) and [p.name for p in tmp_path.iterdir()] == ["pipe"]
 
 
