@@ -573,6 +573,18 @@ def test_follow_reads_a_fifo_as_a_stream_without_blocking(tmp_path: Path) -> Non
     for _ in range(3):
         shown.apply(src.poll())
     assert shown.resets == 1 and shown.numbers == [1, 2, 3] and src.status == "ended"
+    # the next writer opens before this side saw EOF: the ended run is followed directly
+    # by the next one's run event (a recording dashboard's `r`), still a new run
+    fd = os.open(fifo, os.O_WRONLY)
+    try:
+        os.write(fd, "".join(_lines(2)).encode())
+        shown.apply(src.poll())
+        os.write(fd, "".join(_lines(4, every=2)).encode())
+        for _ in range(3):
+            shown.apply(src.poll())
+    finally:
+        os.close(fd)
+    assert shown.resets == 3 and shown.numbers == [2, 4, 6, 8] and src.status == "ended"
     src.close()
 
 
