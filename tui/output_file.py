@@ -35,8 +35,8 @@ from collections.abc import Callable, Iterable
 
 from bp_tui.tui.errors import CliError
 
-# Lines kept in memory while a FIFO waits for its reader (block=False); beyond this the
-# recording stops rather than grow without bound.
+# Bytes kept in memory while a FIFO waits for its reader or the reader is behind
+# (block=False); beyond this the recording stops rather than grow without bound.
 MAX_PENDING = 64 << 20
 READER_POLL = 0.05  # seconds between two looks for a FIFO's reader (block=True)
 CLOSE_GRACE = 2.0  # seconds a slow FIFO reader gets to take the last lines at close
@@ -115,7 +115,7 @@ class OutputFile:
         self._protected = _inodes(inputs)
         self._fd: int | None = None
         self._regular = False
-        self._pending = b""  # bytes not written yet
+        self._pending = bytearray()  # bytes not written yet
         self._written = 0  # bytes written (the file offset of a regular file)
         self._complete = 0  # ... up to the end of the last whole line
         self._closed = False
@@ -141,8 +141,9 @@ class OutputFile:
         if self._closed or self.error is not None:
             return
         self._pending += text.encode("utf-8")
-        if not self.block and self._fd is None and len(self._pending) > MAX_PENDING:
-            self._fail(f"no reader opened {self.path} in time (over {MAX_PENDING >> 20} MiB)")
+        if not self.block and len(self._pending) > MAX_PENDING:
+            who = "no reader opened it" if self._fd is None else "its reader fell behind"
+            self._fail(f"{who}: over {MAX_PENDING >> 20} MiB waiting")
             return
         self.pump()
 
@@ -216,12 +217,12 @@ class OutputFile:
             if newline >= 0:
                 self._complete = self._written + newline + 1
             self._written += n
-            self._pending = self._pending[n:]
+            del self._pending[:n]
 
     def _fail(self, reason: str) -> None:
         """Stop writing for good; a regular file is cut back to its last whole line."""
         self.error = reason
-        self._pending = b""
+        self._pending.clear()
         if self._fd is not None and self._regular:
             with contextlib.suppress(OSError):  # the file may be gone with its disk
                 os.ftruncate(self._fd, self._complete)

@@ -43,13 +43,13 @@ async def test_a_full_disk_stops_the_recording_not_the_run(
     app = _app(out)
     async with app.run_test(size=(160, 40)) as pilot:
         dash = await pump(pilot, 2)
-        recorded = out.stat().st_size
-        assert recorded > 0
 
         def full(fd: int, data: bytes) -> int:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
         monkeypatch.setattr(output_file.os, "write", full)
+        recorded = out.stat().st_size  # nothing more can land (the app's timers poll too)
+        assert recorded > 0
         step = dash.view.last("step")
         await pump(pilot, 3)
         assert dash.view.last("step") > step  # the live run goes on
