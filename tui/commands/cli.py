@@ -180,11 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signum = getattr(exc, "signum", None)  # headless.Aborted: a second SIGTERM/SIGHUP
         return EXIT_INTERRUPTED if signum is None else 128 + signum
     except BrokenPipeError:
-        # The reader of our stdout went away (`bp-tui run x --jsonl | head`): stop quietly.
-        # Python flushes sys.stdout once more at exit, which would raise again; drop what
-        # is buffered instead (the reader is gone) and let that flush find nothing.
-        # Unlike dup2-ing /dev/null over fd 1 (the signal docs' recipe), this leaves the
-        # process's file descriptors alone: main() is also called in-process by tests.
+        # the reader of our stdout went away (`bp-tui run x --jsonl | head`): stop quietly
         _discard_stdout()
         return 1
     except (ScenarioError, StreamError, CliError, OSError) as exc:
