@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         help="train without the dashboard: a summary, or the event stream with --jsonl",
         description="Train a scenario headless. Prints a summary, or with --jsonl the "
         "event stream (one JSON object per line) and nothing else on stdout. "
-        "Ctrl+C stops the run cleanly (exit status 130).",
+        "Ctrl+C, SIGTERM or SIGHUP stops the run cleanly (exit status 130, 143, 129).",
     )
     _scenario_arguments(run)
     run.add_argument("--steps", type=int, metavar="N", help="train N steps (default: the file's)")
@@ -74,7 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out",
         metavar="FILE",
-        help="also record the event stream to FILE (written only if the run ends cleanly)",
+        help="also write the event stream to FILE, in place, line by line as the run goes "
+        "(an existing file is overwritten, as cp does)",
     )
 
     check = sub.add_parser(
