@@ -10,6 +10,7 @@ sources, its cache first) and uses it from a folder that has a ``core/`` of its 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -35,7 +36,11 @@ def _run(*args: str | Path, cwd: Path | None = None) -> str:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(the wheel, the fresh venv it is installed in)."""
     tmp = tmp_path_factory.mktemp("wheel")
-    _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp / "dist", ROOT)
+    # built from a copy: setuptools writes build/ and *.egg-info beside the sources
+    source = tmp / "source"
+    skip = (".venv*", ".git", "build", "dist", "*.egg-info", "__pycache__", ".*_cache")
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*skip))
+    _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp / "dist", source)
     (wheel,) = (tmp / "dist").glob("bp_tui-*.whl")
     venv = tmp / "venv"
     _run(sys.executable, "-m", "venv", venv)
