@@ -327,3 +327,22 @@ async def test_e_switches_the_gradient_panes_between_dw_and_delta(size: Any) -> 
         await pilot.press("e")
         dash.redraw(force=True)
         assert "‖dW‖ now, loss → input" in screen_text(app)
+
+
+async def test_the_command_palette_opens_both_views() -> None:
+    app = app_on("micro", [])
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.dashboard.refresh_now()
+        await pilot.press("space")  # paused: the palette's search has the CPU to itself
+        for title, screen_type in (
+            ("Backprop view", BackpropScreen),
+            ("Gradient check", GradcheckScreen),
+        ):
+            await pilot.press("ctrl+p")
+            await pilot.press(*title.split()[0])
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await pilot.pause(0.3)
+            assert isinstance(app.screen, screen_type)
+            await pilot.press("escape")
+            await pilot.pause()
