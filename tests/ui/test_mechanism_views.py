@@ -28,7 +28,7 @@ from bp_tui.tui.panes.grad_flow import GradFlowPane
 from bp_tui.tui.panes.grad_norms import GradNormsPane
 from bp_tui.tui.panes.view import fmt_num
 from bp_tui.tui.screens.backprop import FACTOR_WIDTH, BackpropScreen, stage_titles
-from bp_tui.tui.screens.gradcheck import GradcheckScreen
+from bp_tui.tui.screens.gradcheck import GradcheckScreen, duration
 from bp_tui.tui.sources.replay_index import index_stream
 from tests.ui.trainer_source import TrainerSource
 from tests.unit.test_backprop_trace import reference
@@ -264,9 +264,11 @@ async def test_gradcheck_view_passes_and_shows_the_cost(size: Any) -> None:
         assert all(row.split()[-1] == "ok" for row in rows.values())
         n = made[-1].trainer.net.n_params
         assert report["n_params"] == n
-        assert f"ratio {fmt_num(report['ratio'])}x for n = {n} parameters" in shown
+        assert f"ratio {report['ratio']:,.0f}x for n = {n} parameters" in shown
+        assert duration(report["fd_seconds"]) in shown
         assert f"finite differences ({2 * n} forward passes)" in shown
         assert report["fd_seconds"] > report["backprop_seconds"] > 0
+        assert duration(0.000103) == "0.103 ms" and duration(2.164) == "2.16 s"
 
 
 async def test_gradcheck_view_fails_exactly_the_layer_with_a_planted_error(monkeypatch) -> None:

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 PLAY_INTERVAL = 1.2  # s per stage while playing: slow enough to read a layer
 POLL_INTERVAL = 0.1  # s between looks for the trainer's answer
-FACTOR_WIDTH = 40  # characters for "×0.24 = f' 0.24 × W 1.0"
+FACTOR_WIDTH = 40
+MEAN_FPRIME = "mean|f'|"  # characters for "×0.24 = f' 0.24 × W 1.0"
 
 Trace = dict[str, Any]
 
@@ -166,7 +167,7 @@ def recorded_page(view: RunView) -> Text:
     fprime = [view.last("fprime_mean", i) for i in range(n)]
     steps = [*layer_factors(signal, fprime), (None, None, None)]
     text.append(
-        f"  {'layer':<6} {'‖δ‖':>10} {'mean|f′|':>10} {'‖dW‖':>10} {'‖db‖':>10}  factor\n",
+        f"  {'layer':<6} {'‖δ‖':>10} {MEAN_FPRIME:>10} {'‖dW‖':>10} {'‖db‖':>10}  factor\n",
         style="dim",
     )
     for i in reversed(range(n)):
@@ -266,7 +267,7 @@ class BackpropScreen(Screen[None]):
         if not self.dashboard.live_trainer:
             text.append(
                 " · a recording carries the per-layer fields only; the unit-by-unit "
-                "trace needs the live trainer (bp-tui dashboard)",
+                "trace needs the live trainer (bp-tui SCENARIO)",
                 style="yellow",
             )
         elif trace is not None:
