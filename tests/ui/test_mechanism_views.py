@@ -348,3 +348,22 @@ async def test_the_command_palette_opens_both_views() -> None:
             assert isinstance(app.screen, screen_type)
             await pilot.press("escape")
             await pilot.pause()
+
+
+async def test_backprop_view_after_the_end_shows_the_last_step_and_does_not_wait() -> None:
+    made: list[TrainerSource] = []
+    app = BpTuiApp(
+        lambda s: made.append(TrainerSource(s)) or made[-1],
+        [load("micro", steps=6)],
+        initial=load("micro", steps=6),
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        dash = app.dashboard
+        await until(pilot, lambda: dash.end is not None)
+        await pilot.press("b")
+        view = app.screen
+        assert isinstance(view, BackpropScreen) and not view.waiting
+        assert "the run has ended" in screen_text(app)
+        last = made[-1].events[6]
+        assert f"L1     {fmt_num(last['error_signal'][0]):>10}" in view.body_text().plain
+        assert ("trace", None) not in made[-1].commands

@@ -234,6 +234,10 @@ class BackpropScreen(Screen[None]):
         if not self.dashboard.live_trainer:
             self.notify("A recording has no trainer to trace: per-layer fields only.")
             return
+        if self.dashboard.end is not None:
+            self.notify("The run has ended: no step left to trace (r restarts it).", timeout=3)
+            self.show()
+            return
         self._asked_over = self.dashboard.mechanism.get("trace")
         self.waiting = True
         self.dashboard.send("trace")
@@ -278,13 +282,18 @@ class BackpropScreen(Screen[None]):
             )
             kind = "unit by unit" if trace["unit_level"] else "per layer"
             text.append(f" · batch of {trace['batch']}, {kind}", style="dim")
+        elif self.dashboard.end is not None:
+            text.append(
+                " · the run has ended: its last step, per layer (r restarts the run)",
+                style="yellow",
+            )
         if self.waiting:
             text.append(" · tracing the next step in the trainer…", style="yellow")
         return text
 
     def body_text(self) -> Text:
-        if not self.dashboard.live_trainer:
-            return recorded_page(self.dashboard.view)
+        if not self.dashboard.live_trainer or (self.trace is None and self.dashboard.end):
+            return recorded_page(self.dashboard.view)  # what the stream says of the last step
         if self.trace is None:
             return Text("waiting for the trainer's trace of a step…", style="dim")
         return Text("\n").join(stage_text(self.trace, s) for s in range(self.stage + 1))
