@@ -81,7 +81,7 @@ class DashboardScreen(Screen[None]):
         Binding("c", "cycle_clip", "clip"),
         Binding("l", "toggle_log", "log"),
         Binding("s", "picker", "picker"),
-        Binding("e", "toggle_signal", "‖δ‖/‖dW‖"),
+        Binding("e", "toggle_signal", "δ/dW"),
         Binding("b", "backprop", "backprop"),
         Binding("g", "gradcheck", "gradcheck"),
     ]
