@@ -201,6 +201,7 @@ class BackpropScreen(Screen[None]):
         self.playing = False
         self.waiting = False  # a trace was asked for and has not come yet
         self._asked_over: object = None  # the trace that was current when we asked
+        self._replay_key: object = None  # the replay's state last shown
 
     def compose(self) -> ComposeResult:
         yield Static(id="bp-head")
@@ -227,8 +228,11 @@ class BackpropScreen(Screen[None]):
             else:
                 self.trace, self.stage = latest, 0
             self.show()
-        elif not self.dashboard.live_trainer:
-            self.show()  # a replay moves on: show its latest step
+        elif not self.dashboard.live_trainer and self._replay_moved():
+            self.show()  # a replay moved on: show its latest step
+
+    def _replay_moved(self) -> bool:
+        return self._replay_key != self.dashboard.view.state_key()
 
     def action_trace(self) -> None:
         if not self.dashboard.live_trainer:
@@ -299,6 +303,7 @@ class BackpropScreen(Screen[None]):
         return Text("\n").join(stage_text(self.trace, s) for s in range(self.stage + 1))
 
     def show(self) -> None:
+        self._replay_key = self.dashboard.view.state_key()
         self.query_one("#bp-head", Static).update(self.head_text())
         self.query_one("#bp-body", Static).update(self.body_text())
         self.query_one("#bp-scroll", VerticalScroll).scroll_end(animate=False)
