@@ -20,7 +20,7 @@ both that example's share (delta_j * a_prev_i) and the batch's ``dW``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -53,13 +53,14 @@ def backprop_trace(
     out_layers: list[dict[str, Any]] = []
     # dL/dA of each layer: the layer above's delta @ W (what its backward handed down);
     # the output layer's dL/dA is dlogits, its own dZ (the layer is linear).
-    dA: list[np.ndarray] = [np.empty(0)] * len(layers)
-    for k in range(len(layers) - 1, -1, -1):
-        above = layers[k + 1] if k + 1 < len(layers) else None
-        dA[k] = layers[k].dZ if above is None else above.dZ.dot(above.W)  # type: ignore[union-attr]
+    if any(layer.X is None or layer.dZ is None for layer in layers):
+        raise RuntimeError("backprop_trace needs a forward and a backward pass first")
+    deltas = [cast(np.ndarray, layer.dZ) for layer in layers]
+    dA = [delta.dot(above.W) for delta, above in zip(deltas[1:], layers[1:], strict=True)]
+    dA.append(deltas[-1])
     for k, layer in enumerate(layers):
-        X, Z, A, dZ = layer.X, layer.Z, layer.A, layer.dZ
-        assert X is not None and Z is not None and A is not None and dZ is not None
+        X, Z, A, dZ = layer.X, layer.Z, layer.A, deltas[k]
+        assert X is not None and Z is not None and A is not None
         output = k == len(layers) - 1
         fprime = None if output else fprime_mean(layer)
         dA_prev = dZ.dot(layer.W)  # for L1 this is dL/dx, which training never needs

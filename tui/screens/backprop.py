@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 PLAY_INTERVAL = 1.2  # s per stage while playing: slow enough to read a layer
 POLL_INTERVAL = 0.1  # s between looks for the trainer's answer
-FACTOR_WIDTH = 40  # characters for "×0.24 = f' 0.24 × W 1.0"
+FACTOR_WIDTH = 40
+MEAN_FPRIME = "mean|f'|"  # characters for "×0.24 = f' 0.24 × W 1.0"
 
 Trace = dict[str, Any]
 
@@ -166,7 +167,7 @@ def recorded_page(view: RunView) -> Text:
     fprime = [view.last("fprime_mean", i) for i in range(n)]
     steps = [*layer_factors(signal, fprime), (None, None, None)]
     text.append(
-        f"  {'layer':<6} {'‖δ‖':>10} {'mean|f′|':>10} {'‖dW‖':>10} {'‖db‖':>10}  factor\n",
+        f"  {'layer':<6} {'‖δ‖':>10} {MEAN_FPRIME:>10} {'‖dW‖':>10} {'‖db‖':>10}  factor\n",
         style="dim",
     )
     for i in reversed(range(n)):
@@ -200,6 +201,7 @@ class BackpropScreen(Screen[None]):
         self.playing = False
         self.waiting = False  # a trace was asked for and has not come yet
         self._asked_over: object = None  # the trace that was current when we asked
+        self._replay_key: object = None  # the replay's state last shown
 
     def compose(self) -> ComposeResult:
         yield Static(id="bp-head")
@@ -226,12 +228,19 @@ class BackpropScreen(Screen[None]):
             else:
                 self.trace, self.stage = latest, 0
             self.show()
-        elif not self.dashboard.live_trainer:
-            self.show()  # a replay moves on: show its latest step
+        elif not self.dashboard.live_trainer and self._replay_moved():
+            self.show()  # a replay moved on: show its latest step
+
+    def _replay_moved(self) -> bool:
+        return self._replay_key != self.dashboard.view.state_key()
 
     def action_trace(self) -> None:
         if not self.dashboard.live_trainer:
             self.notify("A recording has no trainer to trace: per-layer fields only.")
+            return
+        if self.dashboard.end is not None:
+            self.notify("The run has ended: no step left to trace (r restarts it).", timeout=3)
+            self.show()
             return
         self._asked_over = self.dashboard.mechanism.get("trace")
         self.waiting = True
@@ -266,7 +275,7 @@ class BackpropScreen(Screen[None]):
         if not self.dashboard.live_trainer:
             text.append(
                 " · a recording carries the per-layer fields only; the unit-by-unit "
-                "trace needs the live trainer (bp-tui dashboard)",
+                "trace needs the live trainer (bp-tui SCENARIO)",
                 style="yellow",
             )
         elif trace is not None:
@@ -277,18 +286,24 @@ class BackpropScreen(Screen[None]):
             )
             kind = "unit by unit" if trace["unit_level"] else "per layer"
             text.append(f" · batch of {trace['batch']}, {kind}", style="dim")
+        elif self.dashboard.end is not None:
+            text.append(
+                " · the run has ended: its last step, per layer (r restarts the run)",
+                style="yellow",
+            )
         if self.waiting:
             text.append(" · tracing the next step in the trainer…", style="yellow")
         return text
 
     def body_text(self) -> Text:
-        if not self.dashboard.live_trainer:
-            return recorded_page(self.dashboard.view)
+        if not self.dashboard.live_trainer or (self.trace is None and self.dashboard.end):
+            return recorded_page(self.dashboard.view)  # what the stream says of the last step
         if self.trace is None:
             return Text("waiting for the trainer's trace of a step…", style="dim")
         return Text("\n").join(stage_text(self.trace, s) for s in range(self.stage + 1))
 
     def show(self) -> None:
+        self._replay_key = self.dashboard.view.state_key()
         self.query_one("#bp-head", Static).update(self.head_text())
         self.query_one("#bp-body", Static).update(self.body_text())
         self.query_one("#bp-scroll", VerticalScroll).scroll_end(animate=False)
