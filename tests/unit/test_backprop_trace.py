@@ -89,3 +89,11 @@ def test_only_the_requested_step_is_traced() -> None:
     t.step()
     t.step()
     assert t.last_trace is not None and t.last_trace["step"] == 2
+
+
+def test_micro_is_traced_unit_by_unit_and_learns_xor() -> None:
+    t = Trainer(load("micro"))
+    assert t.net.sizes == [2, 3, 3, 1]
+    while not t.finished:
+        ev = t.step()
+    assert t.end_reason == "completed" and ev.accuracy is not None and ev.accuracy > 0.95
