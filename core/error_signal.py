@@ -28,7 +28,11 @@ from .layers import Dense
 
 
 def frobenius(a: np.ndarray) -> float:
-    """``||a||_F``; finite entries whose squares overflow still get their finite norm."""
+    """``||a||_F``; finite entries whose squares overflow still get their finite norm.
+
+    The overflow of the first try is expected: call under ``np.errstate(over="ignore")``
+    (as ``Trainer.step`` does) to keep NumPy quiet about it.
+    """
     v = a.reshape(-1)
     n = math.sqrt(v.dot(v))  # one BLAS dot: the squares are never stored
     if n < math.inf or v.size == 0:  # finite (NaN fails both tests and is handled below)

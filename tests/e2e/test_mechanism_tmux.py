@@ -30,11 +30,12 @@ def test_backprop_view_steps_through_a_live_trace(pane: Any, bp_tui: str, size: 
         lambda: re.search(r"Backprop view · step (\d+) · stage 1/7: forward L1", screen()),
         timeout=20,
     )
-    assert "unit by unit" in screen() and "a = f(z)" in screen()
+    assert "example 1/4 (x)" in screen() and "a = f(z)" in screen()
     for _ in range(6):
         p.keys("n")
     wait_for("the last stage", lambda: "stage 7/7: backward L1" in screen())
-    assert "w[1,1]" in screen() and "dW (batch)" in screen()
+    wait_for("the last stage scrolled into view", lambda: "w[1,1]" in screen())
+    assert "dW (batch)" in screen()
     p.keys("Escape")
     time.sleep(0.5)  # else the terminal reads Escape then g as one key, alt+g
     wait_for("the dashboard again", lambda: "Backprop view" not in screen())

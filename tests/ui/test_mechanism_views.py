@@ -87,8 +87,8 @@ async def test_micro_unit_by_unit_every_number_is_the_trainers(size: Any, paused
     async with app.run_test(size=size) as pilot:
         view = await open_backprop(pilot, paused)
         trace = view.trace
-        assert trace is not None and trace["unit_level"]
-        step, e = trace["step"], trace["example"]
+        assert trace is not None and trace["unit_level"] and trace["examples"] == 4
+        step = trace["step"]
         ref = step_reference(made[-1], step)
         history = app.dashboard.history
         await until(pilot, lambda: (history.last_step or 0) >= step)
@@ -97,8 +97,12 @@ async def test_micro_unit_by_unit_every_number_is_the_trainers(size: Any, paused
             if stage:
                 await pilot.press("n")
             assert view.stage == stage
+            e = stage % trace["examples"]  # each stage on another example of the batch
+            while view.example != e:
+                await pilot.press("x")
             shown = screen_text(app)
             assert f"step {step} · stage {stage + 1}/{len(titles)}: {titles[stage]}" in shown
+            assert f"example {e + 1}/4 (x)" in shown
             body = view.body_text().plain
             # forward L1-L3 are stages 0-2, the loss 3, backward L3-L1 stages 4-6
             want = ref[stage if stage < 3 else min(2, 6 - stage)]
