@@ -340,6 +340,8 @@ class Watch:
             self.step_count += 1
             if self.recording(self.step_count):
                 self._stats = self._gradient_stats()
+                self._stats["weight_norm"] = [_norm(layer.weight) for layer in self.layers]
+                self._stats["update_ratio"] = [None] * len(self.layers)  # needs the optimizer
                 self._global = self._global_norm()
                 self._pending = self._event(self.step_count)
             self._reset()
