@@ -15,12 +15,8 @@ from typing import Any, TextIO
 
 from bp_tui.core.doctor import PATHOLOGY, Finding, diagnose, pathologies
 from bp_tui.core.stream import StreamError, read_stream
-from bp_tui.tui.errors import EXIT_USAGE, PROG, CliError
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:
-        raise CliError(None, self.prog, f"{message} (see {self.prog} --help)")
+from bp_tui.tui.commands.cli import _Parser
+from bp_tui.tui.errors import EXIT_USAGE, PROG
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
