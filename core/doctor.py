@@ -120,12 +120,18 @@ def _number(v: Any) -> float:
         return math.nan
 
 
+def printable(text: str) -> str:
+    """``text`` (a layer name from a file) with control characters shown as ``\\xNN``:
+    findings reach a terminal."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
 def _layer_meta(
     run: dict[str, Any] | None, n_layers: int
 ) -> tuple[list[str], np.ndarray, list[str | None]]:
     specs = list((run or {}).get("layers") or [])
     specs += [{}] * (n_layers - len(specs))
-    names = [str(s.get("name") or f"L{i + 1}") for i, s in enumerate(specs)]
+    names = [printable(str(s.get("name") or f"L{i + 1}")) for i, s in enumerate(specs)]
     fan_out = np.array([_number(s.get("fan_out")) for s in specs], dtype=float)
     acts = [s.get("activation") if isinstance(s.get("activation"), str) else None for s in specs]
     return names, fan_out.reshape(len(specs)), acts
@@ -164,14 +170,21 @@ def trace_from_events(
 
 
 def trace_from_history(history: Any, run: dict[str, Any] | None, width: int = 512) -> Trace:
-    """The trace of a ``core.history.History``: one row per bucket (its last value), so
-    the rules see the whole run however long, at the resolution the plots draw."""
+    """The trace of a ``core.history.History``: one row per bucket (its last value, at
+    the bucket's first step), so the rules see the whole run however long, at the
+    resolution the plots draw."""
     n_layers = history.n_layers
     names, fan_out, acts = _layer_meta(run, n_layers)
     loss = history.series("loss", width=width)
     n = len(loss)
+    # a bucket stands for its first step: a finding "from step N" then holds from the
+    # bucket that contains step N (the plots place a bucket at its last step instead)
+    starts = loss.steps.copy()
+    if n:
+        starts[1:] = loss.steps[:-1] + 1
+        starts[0] = history.first_step if history.first_step is not None else starts[0]
     trace = Trace(
-        steps=loss.steps.copy(),
+        steps=starts,
         finite=~loss.nonfinite,
         names=names[:n_layers] if n_layers else names,
         fan_out=fan_out[:n_layers] if n_layers else fan_out,

@@ -13,10 +13,10 @@ import json
 import sys
 from typing import Any, TextIO
 
-from bp_tui.core.doctor import PATHOLOGY, Finding, diagnose, pathologies
+from bp_tui.core.doctor import PATHOLOGY, Finding, diagnose, pathologies, printable
 from bp_tui.core.stream import StreamError, read_stream
 from bp_tui.tui.commands.cli import _Parser
-from bp_tui.tui.errors import EXIT_USAGE, PROG
+from bp_tui.tui.errors import PROG
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -29,11 +29,6 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("file", metavar="FILE", help="event stream (JSON Lines)")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     return p.parse_args(argv)
-
-
-def safe(text: str) -> str:
-    """``text`` with control characters (a layer name from a file) shown as ``\\xNN``."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 def run_doctor(argv: list[str], stdout: TextIO | None = None) -> int:
@@ -66,17 +61,17 @@ def run_doctor(argv: list[str], stdout: TextIO | None = None) -> int:
 def _text(report: dict[str, Any], findings: list[Finding]) -> str:
     end = report["end"] or "no end event"
     lines = [
-        safe(
+        printable(
             f"{report['file']}: steps {report['first_step']}-{report['last_step']} "
             f"({report['steps']} recorded), {end}"
         )
     ]
     if report["fault"]:
-        lines.append(safe(f"damaged: {report['fault']}; diagnosed up to the fault"))
+        lines.append(printable(f"damaged: {report['fault']}; diagnosed up to the fault"))
     for f in findings:
         where = f" from step {f.step}" if f.step is not None else ""
-        lines.append(safe(f"{f.severity.upper()} {f.rule}{where}: {f.message}"))
-        lines.append(safe(f"  try: {f.advice}"))
+        lines.append(printable(f"{f.severity.upper()} {f.rule}{where}: {f.message}"))
+        lines.append(printable(f"  try: {f.advice}"))
     n = len(report["pathologies"])
     if n:
         lines.append(
@@ -88,6 +83,3 @@ def _text(report: dict[str, Any], findings: list[Finding]) -> str:
             "verdict: healthy" + (f" ({warned} warning{'s' * (warned != 1)})" if warned else "")
         )
     return "\n".join(lines) + "\n"
-
-
-__all__ = ["EXIT_USAGE", "run_doctor", "safe"]
