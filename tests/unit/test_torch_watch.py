@@ -251,3 +251,44 @@ def test_bad_arguments_are_value_errors(tmp_path: Path) -> None:
         bt.watch(model, tmp_path / "b.jsonl", clip=1.0)
     with pytest.raises(ValueError, match=r"no nn\.Linear"):
         bt.watch(nn.ReLU(), tmp_path / "c.jsonl")
+
+
+def test_non_finite_steps_are_null_and_marked_and_doctor_names_them(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = mlp([2, 8, 1], nn.ReLU)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    path = tmp_path / "run.jsonl"
+    with bt.watch(model, path, optimizer=opt, every=1) as run:
+        for i in range(1, 6):
+            X = torch.randn(16, 2) * (math.inf if i == 4 else 1.0)
+            loss = model(X).pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            run.step(loss=loss)
+    contents = read_stream(path)
+    assert contents.error is None
+    flags = [e["finite"] for e in contents.events]
+    assert flags[:3] == [True, True, True] and flags[3] is False
+    assert contents.events[3]["loss"] is None  # NaN or inf written as null
+    findings = diagnose(contents.run, contents.events, contents.end)
+    assert "non-finite" in pathologies(findings)
+    assert next(f for f in findings if f.rule == "non-finite").step == 4
+
+
+def test_without_step_calls_each_event_is_written_at_the_next_step(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = mlp([2, 8, 1], nn.Tanh)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    path = tmp_path / "run.jsonl"
+    run = bt.watch(model, path, optimizer=opt, every=2)
+    for _ in range(6):
+        loss = model(torch.randn(16, 2)).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()  # the user never calls run.step(): the optimizer hooks count the steps
+    run.close()
+    contents = read_stream(path)
+    assert [e["step"] for e in contents.events] == [1, 2, 4, 6]
+    assert all(e["loss"] is None and e["grad_norm"][0] > 0 for e in contents.events)
+    assert contents.end["step"] == 6
