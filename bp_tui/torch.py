@@ -134,10 +134,12 @@ def _unit_dim_reduce(out: torch.Tensor) -> tuple[int, ...]:
     return (0, *range(2, out.dim()))
 
 
-def _activation_stats(out: torch.Tensor, activation: str) -> tuple[float, int | None, float | None]:
+def _activation_stats(
+    out: torch.Tensor, activation: str, slope: float = 0.01
+) -> tuple[float, int | None, float | None]:
     """``(fprime_mean, dead, saturated)`` from an activation's output ``out``.
 
-    f' from the output alone: relu 1 where a > 0; leaky relu 1 or its slope; sigmoid
+    f' from the output alone: relu 1 where a > 0; leaky relu 1 or ``slope``; sigmoid
     a(1 - a); tanh 1 - a^2. ``dead``: units whose output is <= 0 on every example
     (ReLU family); ``saturated``: fraction of outputs near the bounds (sigmoid/tanh).
     """
@@ -146,7 +148,7 @@ def _activation_stats(out: torch.Tensor, activation: str) -> tuple[float, int | 
         live = a > 0
         fprime = float(live.float().mean())
         if activation == "leaky_relu":
-            fprime += 0.01 * (1.0 - fprime)
+            fprime += abs(slope) * (1.0 - fprime)  # the negative side's |f'|
         dims = _unit_dim_reduce(a)
         alive_anywhere = live.any(dim=dims) if dims else live
         return fprime, int((~alive_anywhere).sum()), None
@@ -348,7 +350,8 @@ class Watch:
             if layer.out is None:
                 fprime.append(None), dead.append(None), saturated.append(None)
                 continue
-            f, d, s = _activation_stats(layer.out, layer.activation_name)
+            slope = float(getattr(layer.activation, "negative_slope", 0.01))
+            f, d, s = _activation_stats(layer.out, layer.activation_name, slope)
             fprime.append(f), dead.append(d), saturated.append(s)
         stats.update(fprime_mean=fprime, dead=dead, saturated=saturated)
         return stats
