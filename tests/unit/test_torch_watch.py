@@ -47,10 +47,15 @@ def disc(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return X, ((X**2).sum(1) < 1.4).float()[:, None]
 
 
-def train(model: nn.Module, path: Path, *, lr: float, steps: int, seed: int = 0, **opts) -> None:
+def train(
+    model: nn.Module, path: Path, *, lr: float, steps: int, seed: int = 0, **opts
+) -> list[dict]:
+    """Train with watch on; returns every recorded event as ``run.last`` had it (with the
+    version-2 fields ``error_signal`` and ``fprime_mean`` whatever the stream stores)."""
     X, y = disc(seed)
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
+    recorded: list[dict] = []
     with bt.watch(model, path, optimizer=opt, **opts) as run:
         for _ in range(steps):
             idx = torch.randint(0, len(X), (64,), generator=g)
@@ -59,6 +64,17 @@ def train(model: nn.Module, path: Path, *, lr: float, steps: int, seed: int = 0,
             loss.backward()
             opt.step()
             run.step(loss=loss)
+            if run.last is not None and (not recorded or run.last is not recorded[-1]):
+                recorded.append(run.last)
+    return recorded
+
+
+def verdicts(path: Path, recorded: list[dict]) -> tuple[list[str], list[str]]:
+    """Doctor's pathologies on the file, and on the recorded events with their error
+    signals (the rule then reads ``error_signal`` instead of ``grad_norm``)."""
+    contents = read_stream(path)
+    on_file = pathologies(diagnose(contents.run, contents.events, contents.end))
+    return on_file, pathologies(diagnose(contents.run, recorded))
 
 
 def test_recorded_norms_equal_the_ones_computed_by_hand(tmp_path: Path) -> None:
@@ -138,32 +154,36 @@ def test_records_every_nth_step_and_step_one(tmp_path: Path) -> None:
 def test_sigmoid_ten_layers_is_diagnosed_as_vanishing_in_its_first_layers(tmp_path: Path) -> None:
     torch.manual_seed(0)
     path = tmp_path / "run.jsonl"
-    train(mlp([2, *[32] * 10, 1], nn.Sigmoid), path, lr=0.1, steps=100)
+    recorded = train(mlp([2, *[32] * 10, 1], nn.Sigmoid), path, lr=0.1, steps=100)
     contents = read_stream(path)
     findings = diagnose(contents.run, contents.events, contents.end)
     assert pathologies(findings) == ["vanishing"]
     [vanishing] = findings[:1]
     assert vanishing.layers[0] == "0:Linear" and len(vanishing.layers) >= 3
+    with_signal = diagnose(contents.run, recorded)
+    assert pathologies(with_signal) == ["vanishing"]
+    assert "error signal" in with_signal[0].message and with_signal[0].layers[0] == "0:Linear"
 
 
 def test_relu_with_a_too_high_learning_rate_is_diagnosed_as_dying(tmp_path: Path) -> None:
     for seed in (0, 1):
         torch.manual_seed(seed)
         path = tmp_path / f"run{seed}.jsonl"
-        train(mlp([2, 64, 64, 64, 1], nn.ReLU), path, lr=5.0, steps=300, seed=seed)
+        recorded = train(mlp([2, 64, 64, 64, 1], nn.ReLU), path, lr=5.0, steps=300, seed=seed)
         contents = read_stream(path)
         findings = diagnose(contents.run, contents.events, contents.end)
         assert pathologies(findings) == ["dying"], [f.message for f in findings]
         assert "rising" in findings[0].message  # it died during training, not at init
+        assert verdicts(path, recorded) == (["dying"], ["dying"])
 
 
 def test_a_healthy_relu_net_gets_no_pathology(tmp_path: Path) -> None:
     torch.manual_seed(0)
     path = tmp_path / "run.jsonl"
-    train(mlp([2, 64, 64, 64, 1], nn.ReLU), path, lr=0.1, steps=300)
+    recorded = train(mlp([2, 64, 64, 64, 1], nn.ReLU), path, lr=0.1, steps=300)
     contents = read_stream(path)
     assert contents.events[-1]["loss"] < 0.3  # it learned
-    assert pathologies(diagnose(contents.run, contents.events, contents.end)) == []
+    assert verdicts(path, recorded) == ([], [])
 
 
 def test_works_without_an_optimizer_and_with_conv_layers(tmp_path: Path) -> None:
