@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bp_tui.tui.commands.serve import is_loopback
+from bp_tui.tui.commands.serve import children, is_loopback
 from tests.e2e.conftest import bp_tui_executable
 
 pytestmark = pytest.mark.e2e
@@ -92,22 +92,30 @@ def server() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
             proc.wait(timeout=30)
 
 
-async def first_screen(port: int, wanted: bytes, timeout: float = 90) -> bytes:
-    """What the dashboard a browser tab starts writes, until ``wanted`` shows up."""
+async def open_tab_then_ctrl_c(proc: subprocess.Popen[bytes], port: int) -> dict:
+    """A browser tab's session: read what its dashboard draws until the picker shows,
+    check the listening sockets, then press Ctrl+C (SIGINT) on the server with the tab
+    still open. Returns what was seen."""
     import aiohttp  # textual-serve's own dependency
 
-    got = b""
+    seen: dict = {"screen": b""}
     async with (
         aiohttp.ClientSession() as session,
         session.ws_connect(f"http://127.0.0.1:{port}/ws?width=100&height=30") as ws,
     ):
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(90):
             async for msg in ws:
                 if msg.type == aiohttp.WSMsgType.BINARY:
-                    got += msg.data
-                if wanted in got:
+                    seen["screen"] += msg.data
+                if b"pick a scenario" in seen["screen"]:
                     break
-    return got
+        seen["listening"] = listening(port)
+        seen["apps"] = children(proc.pid)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        seen["status"] = await asyncio.to_thread(proc.wait, 60)
+        seen["seconds"] = time.monotonic() - t0
+    return seen
 
 
 def test_serve_answers_on_loopback_only_and_stops_on_ctrl_c(server) -> None:
@@ -117,19 +125,18 @@ def test_serve_answers_on_loopback_only_and_stops_on_ctrl_c(server) -> None:
         page = resp.read().decode()
     assert "textual.js" in page and f"ws://127.0.0.1:{port}/ws" in page
     assert "<div>bp-tui</div>" in page  # the application's name, shown before it connects
-
-    screen = asyncio.run(first_screen(port, b"pick a scenario"))
-    assert b"pick a scenario" in screen
-
-    addresses = listening(port)
-    assert addresses == ["0100007F"]  # 127.0.0.1, and nothing on any other address
     for addr in other_addresses():
         with pytest.raises(OSError), socket.create_connection((addr, port), timeout=5):
             pass
 
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=60) == 0
+    seen = asyncio.run(open_tab_then_ctrl_c(proc, port))
+    assert b"pick a scenario" in seen["screen"]  # the tab drives a real dashboard
+    assert seen["listening"] == ["0100007F"]  # 127.0.0.1, and nothing on any other address
+    assert len(seen["apps"]) == 1  # the tab's app
+    assert seen["status"] == 0 and seen["seconds"] < 20
     assert listening(port) == []
+    time.sleep(0.5)
+    assert not [pid for pid in seen["apps"] if Path(f"/proc/{pid}").exists()]
 
 
 def test_another_host_needs_saying_and_is_warned_about() -> None:

@@ -13,11 +13,15 @@ port it got, and a port in use is one line ``bp-tui: error: ...``, exit status 2
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import ipaddress
+import os
 import shlex
+import signal
 import socket
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from bp_tui.tui.commands.cli import _Parser
@@ -25,6 +29,9 @@ from bp_tui.tui.errors import EXIT_USAGE, PROG, CliError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+# Ctrl+C with a browser tab open: how long open sessions get to close before the
+# server stops anyway (aiohttp waits 60 s by default; the tabs' apps end with it).
+SHUTDOWN_SECONDS = 3.0
 # What each browser tab runs: this interpreter and this bp_tui, whatever PATH says.
 _ENTRY = "import sys; from bp_tui.tui.commands.cli import main; sys.exit(main())"
 
@@ -125,6 +132,32 @@ def run_serve(argv: list[str], stdout: TextIO | None = None, stderr: TextIO | No
     return 0
 
 
+def children(pid: int | None = None) -> list[int]:
+    """Process ids whose parent is ``pid`` (default: this process), from /proc; empty
+    where there is no /proc (then aiohttp's shutdown timeout is all there is)."""
+    parent = os.getpid() if pid is None else pid
+    found = []
+    for entry in Path("/proc").glob("[0-9]*/stat") if Path("/proc/self").exists() else ():
+        try:
+            stat = entry.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 1 and int(fields[1]) == parent:
+            found.append(int(entry.parent.name))
+    return found
+
+
+def signal_children(signum: int) -> None:
+    """Send ``signum`` to each tab's app: the shell textual-serve starts and the bp-tui
+    under it (a shell that did not exec its command)."""
+    for pid in children():
+        for target in (*children(pid), pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(target, signum)
+
+
 def _socket_server_class() -> Any:
     from aiohttp import web
     from textual_serve.server import Server
@@ -141,11 +174,16 @@ def _socket_server_class() -> Any:
             """Quiet: run_serve printed the URL (the default prints a logo and the
             command line each tab runs)."""
 
+        async def on_shutdown(self, app: web.Application) -> None:
+            """Ctrl+C with tabs open: end each tab's app now (the dashboard exits
+            cleanly on SIGTERM), so its websocket handler returns instead of waiting for
+            a browser that keeps answering pings."""
+            signal_children(signal.SIGTERM)
+
         def serve(self, debug: bool = False) -> None:
             # Server.serve with sock= instead of host/port; the SIGINT/SIGTERM handlers
             # it installs belong to this command's own event loop, which ends with it.
             import asyncio
-            import signal
 
             self.debug = debug
             self.initialize_logging()
@@ -156,12 +194,14 @@ def _socket_server_class() -> Any:
                 web.run_app(
                     self._make_app(),
                     sock=self._sock,
+                    shutdown_timeout=SHUTDOWN_SECONDS,
                     handle_signals=False,
                     loop=loop,
                     print=lambda *_: None,
                 )
             finally:
                 loop.close()
+                signal_children(signal.SIGKILL)  # an app that did not end in time
 
     return SocketServer
 
