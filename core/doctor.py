@@ -16,7 +16,9 @@ Every rule uses the finite steps only (a diverged step's numbers say nothing mor
   (||dL/dz||, stream version 2) when the stream has it, else ``grad_norm``; a gradient
   of exactly 0 is not "small" (it is dead units, their own rule) and is left out.
 - exploding: the gradient grows >= 10^3 towards the input on the median step, or the
-  global gradient norm reaches >= 10^3 times its first value (``EXPLODE_DECADES``).
+  global gradient norm reaches >= 10^3 times its first value (``EXPLODE_DECADES``) and
+  stays there or the run goes non-finite; one that comes back down is a
+  ``gradient-spike`` warning.
   Pascanu et al. (2013) define exploding gradients as this growth; the figure is ours:
   the built-in ``exploding`` grows by 10^82..10^222 within 7 steps (seeds 0-5), the
   largest growth of any other built-in or fix is 10^1.8 (``vanishing --fix``).
@@ -28,7 +30,9 @@ Every rule uses the finite steps only (a diverged step's numbers say nothing mor
   fraction grew by >= 10 points since the first step (units dying during training, not
   dead from initialisation).
 - saturation: >= 50% of a sigmoid/tanh layer's outputs within 0.03 of their bounds
-  (where f' < 0.03) at the last finite step (``SATURATED``; ours).
+  (where f' < 0.06) at the last finite step (``SATURATED``; ours: the team's
+  ``saturation`` scenario has > 90% in its first layer, its fix <= 5%). A vanishing
+  gradient in saturated layers only is reported as the saturation's effect, not twice.
 - clipping (a warning): clipping changed more than half of the steps: the threshold is
   then a fixed step size (``CLIP_MOST``; the built-in ``exploding --fix`` clips 100%).
 - update ratio (a warning): a layer's median ||dW|| / ||W|| outside [1e-6, 1e-1]. The
@@ -70,9 +74,10 @@ TRACE_SCALAR_KEYS = ("loss", "global_grad_norm", "clip_steps")
 
 @dataclass
 class Finding:
-    """One diagnosis: ``rule`` (``vanishing``, ``exploding``, ``dying``, ``saturation``,
-    ``non-finite``, ``clipping``, ``update-ratio``), its severity, the first step where
-    it shows, the layers (names) it concerns, what was measured and what to try."""
+    """One diagnosis: ``rule`` (pathologies ``vanishing``, ``exploding``, ``dying``,
+    ``saturation``, ``non-finite``; warnings ``gradient-spike``, ``clipping``,
+    ``update-ratio``), its severity, the first step where it shows, the layers (names)
+    it concerns, what was measured and what to try."""
 
     rule: str
     severity: str
@@ -323,15 +328,34 @@ def _growth(trace: Trace) -> list[Finding]:
     if peak < EXPLODE_DECADES:
         return []
     step = _first_step_in(steps, decades >= EXPLODE_DECADES)
+    growth = (
+        f"the global gradient norm grew to 10^{peak:.1f} times its value at step {int(steps[0])}"
+    )
+    # A norm that stays up, or a run that went non-finite, exploded; one that came back
+    # down had a spike (a learning rate too high for a few steps, say): a warning.
+    diverged = not trace.finite.all() or trace.end_reason == "diverged"
+    if decades[-1] >= EXPLODE_DECADES or diverged:
+        return [
+            Finding(
+                "exploding",
+                PATHOLOGY,
+                step,
+                [],
+                f"exploding gradients: {growth} (threshold 10^{EXPLODE_DECADES:g})",
+                _ADVICE_EXPLODE,
+                peak,
+                EXPLODE_DECADES,
+            )
+        ]
     return [
         Finding(
-            "exploding",
-            PATHOLOGY,
+            "gradient-spike",
+            WARNING,
             step,
             [],
-            f"exploding gradients: the global gradient norm grew to 10^{peak:.1f} times its "
-            f"value at step {int(steps[0])} (threshold 10^{EXPLODE_DECADES:g})",
-            _ADVICE_EXPLODE,
+            f"gradient spike: {growth} (threshold 10^{EXPLODE_DECADES:g}), then came back to "
+            f"10^{float(decades[-1]):.1f}",
+            _ADVICE_SPIKE,
             peak,
             EXPLODE_DECADES,
         )
@@ -487,13 +511,21 @@ RULES = (_gradient_flow, _growth, _dying, _saturation, _non_finite, _clipping, _
 
 
 def diagnose_trace(trace: Trace) -> list[Finding]:
-    """Every rule's findings, pathologies first; one ``exploding`` at most."""
+    """Every rule's findings, pathologies first; one ``exploding`` at most, and no
+    ``vanishing`` in layers that are saturated (saturation is its cause: one finding)."""
     findings: list[Finding] = []
     for rule in RULES:
         for f in rule(trace):
             if f.rule == "exploding" and any(x.rule == "exploding" for x in findings):
                 continue
             findings.append(f)
+    by_rule = {f.rule: f for f in findings}
+    vanishing, saturation = by_rule.get("vanishing"), by_rule.get("saturation")
+    if vanishing and saturation and set(vanishing.layers) <= set(saturation.layers):
+        findings.remove(vanishing)
+        saturation.message += (
+            f"; the gradient reaching them is 10^{vanishing.value:.1f} of the last layer's"
+        )
     return sorted(findings, key=lambda f: f.severity != PATHOLOGY)
 
 
@@ -519,6 +551,7 @@ _ADVICE_VANISH = (
     "or add residual connections / normalisation"
 )
 _ADVICE_EXPLODE = "clip the global gradient norm, lower the learning rate, check the init scale"
+_ADVICE_SPIKE = "lower the learning rate (or warm it up), or clip the global gradient norm"
 _ADVICE_DYING = "lower the learning rate, start biases slightly positive, or use leaky ReLU / GELU"
 _ADVICE_SATURATION = "standardise the inputs, use Xavier init, or a ReLU-family activation"
 _ADVICE_CLIP = (

@@ -127,6 +127,26 @@ def test_exploding_growth_per_step() -> None:
     assert diagnose(run_event([4, 1]), steps(20, global_grad_norm=lambda i: 1.0 + i)) == []
 
 
+def test_a_spike_that_comes_back_is_a_warning_and_one_that_diverges_is_not() -> None:
+    spike = steps(20, global_grad_norm=lambda i: 1e5 if i == 5 else 1.0)
+    [f] = diagnose(run_event([4, 1]), spike)
+    assert (f.rule, f.severity, f.step) == ("gradient-spike", WARNING, 5)
+    spike[-1].update(finite=False, loss=None)
+    assert pathologies(diagnose(run_event([4, 1]), spike)) == ["exploding", "non-finite"]
+
+
+def test_vanishing_in_saturated_layers_is_the_saturation() -> None:
+    events = steps(
+        30, grad_norm=[1e-5, 1e-1, 1.0], saturated=[0.95, 0.1, None], dead=[None, None, None]
+    )
+    findings = diagnose(run_event([8, 8, 1], "tanh"), events)
+    assert [f.rule for f in findings] == ["saturation"]
+    assert "10^-5.0 of the last layer's" in findings[0].message
+    events = steps(30, grad_norm=[1e-5, 1e-4, 1.0], saturated=[0.95, 0.1, None])
+    rules = [f.rule for f in diagnose(run_event([8, 8, 1], "tanh"), events)]
+    assert rules == ["vanishing", "saturation"]  # fc2 vanishes without saturating
+
+
 def write(path: Path, events: list[dict[str, Any]]) -> None:
     path.write_text("".join(encode(e) + "\n" for e in events))
 
