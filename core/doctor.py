@@ -26,9 +26,11 @@ Every rule uses the finite steps only (a diverged step's numbers say nothing mor
   (``DEAD_NETWORK``, ``DEAD_LAYER``), at the last finite step. Lu et al. (2019, "Dying
   ReLU and initialization") show a network with a fully dead layer cannot train; the
   figures are ours: ``dying-relu`` 82-90% (one layer 100%), ``exploding`` at init at
-  most 40% (one layer 59%), every healthy run and fix at most 24%. "Rising" when the
-  fraction grew by >= 10 points since the first step (units dying during training, not
-  dead from initialisation).
+  most 40% (one layer 59%), every healthy run and fix at most 24%. Units dying during
+  training count too: up >= 20 points since the first step to >= 30% (``DEAD_RISE``,
+  ``DEAD_RISE_FLOOR``; the retuned ``dying-relu`` goes from 4-21% to 60-83%, the
+  ``lr-spike`` scenario from <= 15% to > 40%; no healthy run or fix rises by more
+  than 8 points). The message says "rising" when the fraction grew by >= 10 points.
 - saturation: >= 50% of a sigmoid/tanh layer's outputs within 0.03 of their bounds
   (where f' < 0.06) at the last finite step (``SATURATED``; ours: the team's
   ``saturation`` scenario has > 90% in its first layer, its fix <= 5%). A vanishing
@@ -59,7 +61,9 @@ VANISH_DECADES = 3.0
 EXPLODE_DECADES = 3.0
 DEAD_NETWORK = 0.5
 DEAD_LAYER = 0.9
-DEAD_RISING = 0.10
+DEAD_RISING = 0.10  # "rising" in the message
+DEAD_RISE = 0.20  # dying also when up this much since the first step...
+DEAD_RISE_FLOOR = 0.30  # ...to at least this
 SATURATED = 0.5
 CLIP_MOST = 0.5
 UPDATE_RATIO_BAND = (1e-6, 1e-1)
@@ -362,64 +366,53 @@ def _growth(trace: Trace) -> list[Finding]:
     ]
 
 
-def _dead_fractions(trace: Trace) -> tuple[np.ndarray, np.ndarray] | None:
-    """Dead fraction per layer at the first and last finite step with dead counts."""
-    dead = trace.layers["dead"][trace.finite]
-    rows = np.flatnonzero(np.isfinite(dead).any(axis=1))
-    if not len(rows) or not np.isfinite(trace.fan_out).any():
-        return None
-    with np.errstate(all="ignore"):
-        return dead[rows[0]] / trace.fan_out, dead[rows[-1]] / trace.fan_out
-
-
-def _dying_rows(trace: Trace) -> np.ndarray:
-    """Per finite row, whether the dying rule's condition holds there."""
+def _dead_table(trace: Trace) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per finite row: ``fractions`` (n, L) dead per layer (NaN: not counted), the
+    ``network`` fraction of all counted units (n,), the ``worst`` layer's (n,), and
+    whether the row has counts at all (n,) bool."""
     with np.errstate(all="ignore"):
         fractions = trace.layers["dead"][trace.finite] / trace.fan_out
     counted = np.isfinite(fractions)
     widths = np.where(counted, trace.fan_out, 0.0)
+    total = widths.sum(axis=1)
     with np.errstate(all="ignore"):
-        network = np.nansum(np.where(counted, fractions, 0.0) * widths, axis=1) / widths.sum(axis=1)
+        network = (np.where(counted, fractions, 0.0) * widths).sum(axis=1) / total
     worst = np.where(counted, fractions, -1.0).max(axis=1, initial=-1.0)
-    return (network >= DEAD_NETWORK) | (worst >= DEAD_LAYER)
+    return fractions, network, worst, total > 0
 
 
 def _dying(trace: Trace) -> list[Finding]:
-    fractions = _dead_fractions(trace)
-    if fractions is None:
+    fractions, network, worst, has = _dead_table(trace)
+    rows = np.flatnonzero(has)
+    if not len(rows):
         return []
-    first, last = fractions
-    counted = np.isfinite(last)
-    widths = np.where(counted, trace.fan_out, 0.0)
-    total = float(np.nansum(widths))
-    if total <= 0:
+    start = network[rows[0]]
+    rising = (network - start >= DEAD_RISE) & (network >= DEAD_RISE_FLOOR)
+    sick = has & ((network >= DEAD_NETWORK) | (worst >= DEAD_LAYER) | rising)
+    last = rows[-1]
+    if not sick[last]:
         return []
-    network = float(np.nansum(np.where(counted, last, 0.0) * widths) / total)
-    worst = float(np.nanmax(np.where(counted, last, np.nan)))
-    if network < DEAD_NETWORK and worst < DEAD_LAYER:
-        return []
-    layers = [trace.names[i] for i in range(trace.n_layers) if counted[i] and last[i] >= 0.5]
-    rise = float(np.nansum(np.where(counted, last - first, 0.0) * widths) / total)
-    step = _first_step_in(trace.steps[trace.finite], _dying_rows(trace))
+    now = fractions[last]
+    shown = [i for i in range(trace.n_layers) if np.isfinite(now[i])]
+    layers = [trace.names[i] for i in shown if now[i] >= DEAD_RISE_FLOOR]
     how = (
-        f"rising: {100 * (network - rise):.0f}% at the first step"
-        if rise >= DEAD_RISING
+        f"rising: {100 * start:.0f}% at the first step"
+        if network[last] - start >= DEAD_RISING
         else "dead from the first step on"
     )
-    per_layer = ", ".join(
-        f"{trace.names[i]} {100 * last[i]:.0f}%" for i in range(trace.n_layers) if counted[i]
-    )
+    per_layer = ", ".join(f"{trace.names[i]} {100 * now[i]:.0f}%" for i in shown)
     return [
         Finding(
             "dying",
             PATHOLOGY,
-            step,
+            _first_step_in(trace.steps[trace.finite], sick),
             layers,
-            f"dying units: {100 * network:.0f}% of the hidden ReLU units are dead ({per_layer}); "
-            f"{how} (threshold {100 * DEAD_NETWORK:.0f}% of all, or {100 * DEAD_LAYER:.0f}% "
-            "of one layer)",
+            f"dying units: {100 * network[last]:.0f}% of the hidden ReLU units are dead "
+            f"({per_layer}); {how} (threshold {100 * DEAD_NETWORK:.0f}% of all, "
+            f"{100 * DEAD_LAYER:.0f}% of one layer, or up {100 * DEAD_RISE:.0f} points "
+            f"to {100 * DEAD_RISE_FLOOR:.0f}% or more)",
             _ADVICE_DYING,
-            network,
+            float(network[last]),
             DEAD_NETWORK,
         )
     ]
