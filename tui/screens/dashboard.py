@@ -22,6 +22,7 @@ from bp_tui.core.config import CLIP_MODES, Scenario
 from bp_tui.core.history import History
 from bp_tui.tui.panes.clipping import ClippingPane
 from bp_tui.tui.panes.dead_units import DeadUnitsPane
+from bp_tui.tui.panes.diagnosis import DiagnosisPane
 from bp_tui.tui.panes.grad_flow import GradFlowPane
 from bp_tui.tui.panes.grad_norms import GradNormsPane
 from bp_tui.tui.panes.layer_table import LayerTable
@@ -131,6 +132,7 @@ class DashboardScreen(Screen[None]):
             with VerticalScroll(id="table"):  # 11 layers overflow the 80x24 flow view
                 yield LayerTable(id="layer-table")
             with VerticalScroll(id="lesson"):
+                yield DiagnosisPane(id="diagnosis")
                 yield Markdown(self._lesson_markdown(), id="lesson-text")
         yield Footer(compact=True)
 
@@ -227,6 +229,7 @@ class DashboardScreen(Screen[None]):
         now = time.monotonic()
         if not events or now - self._status_at >= STATUS_INTERVAL:
             self._status_at = now
+            self.query_one(DiagnosisPane).show(self.view)
             self.query_one(StatusLine).show(self.status_info())
 
     # -- drawing -----------------------------------------------------------------------
@@ -284,6 +287,7 @@ class DashboardScreen(Screen[None]):
             if not compact or self.view_name == "flow":
                 self.query_one(GradFlowPane).show(self.view)
                 self.query_one(LayerTable).show(self.view)
+            self.query_one(DiagnosisPane).show(self.view)
             self.query_one(StatusLine).show(self.status_info())
 
     def refresh_now(self) -> None:
