@@ -36,6 +36,8 @@ from bp_tui.core.config import (
     Scenario,
     TrainConfig,
 )
+from bp_tui.core.datasets import TWO_CLASS
+from bp_tui.core.losses import n_outputs
 
 BUILTIN_DIR = Path(__file__).resolve().parent
 FIRST_BUILTIN = "healthy"  # the baseline is listed first: compare every pathology with it
@@ -52,7 +54,6 @@ MAX_PARAMS = 20_000_000  # weights and biases of the whole network
 MAX_PROBE_VALUES = 50_000_000  # samples x widest layer: the full-data probe holds this many
 MAX_LR = 1000.0
 MAX_SCALE = 1000.0  # init_scale and |bias_init|
-TWO_CLASS_KINDS = ("moons", "circles", "xor")
 
 
 class ScenarioError(ValueError):
@@ -304,11 +305,6 @@ def _resolve(values: Values, name: str) -> Scenario:
     return Scenario(name=name, **top, **tables)  # type: ignore[arg-type]
 
 
-def _n_outputs(loss: str, classes: int) -> int:
-    """Output units, as core.losses.n_outputs defines them (bce/mse: 1 unit for 2 classes)."""
-    return 1 if loss != "softmax_ce" and classes == 2 else classes
-
-
 def _check_together(s: Scenario, fix: Values, file: str) -> None:
     """Rules that tie keys together; the key named is the one the user would change.
 
@@ -324,7 +320,7 @@ def _check_together(s: Scenario, fix: Values, file: str) -> None:
                 return f"fix.{name}"
         return dotted[0]
 
-    if s.data.kind in TWO_CLASS_KINDS and s.data.classes != 2:
+    if s.data.kind in TWO_CLASS and s.data.classes != 2:
         raise ScenarioError(
             file,
             key("data.classes", "data.kind"),
@@ -338,7 +334,7 @@ def _check_together(s: Scenario, fix: Values, file: str) -> None:
             f"found batch_size = {s.train.batch_size} with data.samples = {s.data.samples}, "
             "allowed at most the data set's size",
         )
-    sizes = [2, *s.model.hidden, _n_outputs(s.model.loss, s.data.classes)]
+    sizes = [2, *s.model.hidden, n_outputs(s.model.loss, s.data.classes)]
     params = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
     if params > MAX_PARAMS:
         raise ScenarioError(

@@ -15,7 +15,7 @@ from bp_tui.tui.commands.dashboard import run_dashboard
         (["vanishing", "--speed", "fast"], "--speed: found 'fast', expected a number"),
         (["--fix"], "--fix: given without a scenario"),
         (["--scenarios", "/no/such/dir"], "/no/such/dir: --scenarios: not a folder"),
-        (["vanishing", "--bogus"], "arguments: unrecognized arguments: --bogus"),
+        (["vanishing", "--bogus"], "bp-tui: unrecognized arguments: --bogus"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, expected, capsys):

@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.app import App, ComposeResult
 
-from bp_tui.core.history import History
+from bp_tui.tui.history import History
 from bp_tui.tui.panes.layer_table import COLUMNS, LayerTable
 from bp_tui.tui.panes.view import RunView
 

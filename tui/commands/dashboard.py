@@ -12,9 +12,10 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 from bp_tui.core.config import Scenario
+from bp_tui.tui.commands.args import CliParser, positive
 from bp_tui.tui.errors import EXIT_USAGE, PROG, CliError, error_line
 
 if TYPE_CHECKING:
@@ -22,30 +23,8 @@ if TYPE_CHECKING:
     from bp_tui.tui.sources.base import EventSource
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as our one-line error instead of exiting."""
-
-    def error(self, message: str) -> NoReturn:
-        raise CliError(None, "arguments", message)
-
-
-def _positive(kind: type[float] | type[int], name: str) -> Callable[[str], float]:
-    """An argparse ``type`` that accepts numbers > 0 and words the error our way."""
-
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise CliError(None, name, f"found {text!r}, expected a number") from None
-        if not value > 0:
-            raise CliError(None, name, f"found {text}, expected a number > 0")
-        return value
-
-    return parse
-
-
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Watch backpropagation live: the dashboard.")
+    p = CliParser(prog=PROG, description="Watch backpropagation live: the dashboard.")
     p.add_argument(
         "scenario",
         nargs="*",
@@ -54,14 +33,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--scenarios", metavar="DIR", help="also list the *.toml files in DIR")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--fix", action="store_true", help="start with the scenario's [fix] applied")
-    p.add_argument("--steps", type=_positive(int, "--steps"), help="override the number of steps")
+    p.add_argument("--steps", type=positive(int, "--steps"), help="override the number of steps")
     p.add_argument(
         "--speed",
-        type=_positive(float, "--speed"),
+        type=positive(float, "--speed"),
         metavar="STEPS_PER_S",
         help="target training speed (default: as fast as possible)",
     )
-    p.add_argument("--fps", type=_positive(float, "--fps"), default=6.0, help="redraws per second")
+    p.add_argument("--fps", type=positive(float, "--fps"), default=6.0, help="redraws per second")
     p.add_argument("--record", metavar="FILE", help="also write the event stream to FILE")
     return p
 

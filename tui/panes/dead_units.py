@@ -11,10 +11,10 @@ no line and no label.
 
 from __future__ import annotations
 
+from bp_tui.core.activations import SATURATING
 from bp_tui.tui.panes.plotting import LAYER_COLORS, GuardedPlot, Line, envelope, fit_title
 from bp_tui.tui.panes.view import RunView
 
-SATURATING = ("sigmoid", "tanh")
 PERCENT_TICKS = ([0.0, 25.0, 50.0, 75.0, 100.0], ["0%", "25%", "50%", "75%", "100%"])
 
 

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bp_tui.core.history import History, Series
+from bp_tui.tui.history import History, Series
 
 
 def fmt_num(value: Any) -> str:
