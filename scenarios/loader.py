@@ -53,6 +53,7 @@ MAX_WIDTH = 4096
 MAX_PARAMS = 20_000_000  # weights and biases of the whole network
 MAX_PROBE_VALUES = 50_000_000  # samples x widest layer: the full-data probe holds this many
 MAX_LR = 1000.0
+MAX_SPEED = 1e6  # steps/s: beyond what the trainer reaches; leave `speed` out for full speed
 MAX_SCALE = 1000.0  # init_scale and |bias_init|
 
 
@@ -212,6 +213,8 @@ _TOP: dict[str, Check] = {
     "lesson": _text,
     "seed": _integer(0, MAX_SEED),
     "steps": _integer(1, MAX_STEPS),
+    # the dashboard's default pace (steps/s), so a run lasts long enough to watch
+    "speed": _number(0.0, MAX_SPEED, lo_open=True),
 }
 _TABLES: dict[str, dict[str, Check]] = {
     "data": {
@@ -238,7 +241,7 @@ _TABLES: dict[str, dict[str, Check]] = {
     },
 }
 _CONFIG_CLASSES = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
-_FIX_TOP = ("summary", "seed", "steps")  # the fix may not retitle or re-teach the scenario
+_FIX_TOP = ("summary", "seed", "steps", "speed")  # the fix may not retitle or re-teach the scenario
 
 # The schema must name exactly the dataclass fields, or a key would be silently dropped.
 for _table, _cls in _CONFIG_CLASSES.items():
@@ -300,7 +303,11 @@ def _merge(base: Values, over: Values) -> Values:
 def _resolve(values: Values, name: str) -> Scenario:
     """The Scenario for checked values; unwritten keys take the dataclass defaults."""
     tables = {t: cls(**values.get(t, {})) for t, cls in _CONFIG_CLASSES.items()}
-    top = {k: values[k] for k in ("title", "summary", "lesson", "seed", "steps") if k in values}
+    top = {
+        k: values[k]
+        for k in ("title", "summary", "lesson", "seed", "steps", "speed")
+        if k in values
+    }
     top.setdefault("title", name)
     return Scenario(name=name, **top, **tables)  # type: ignore[arg-type]
 

@@ -9,6 +9,7 @@ starts, so bad input is one line ``bp-tui: error: ...`` and exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -36,13 +37,31 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=positive(int, "--steps"), help="override the number of steps")
     p.add_argument(
         "--speed",
-        type=positive(float, "--speed"),
-        metavar="STEPS_PER_S",
-        help="target training speed (default: as fast as possible)",
+        type=speed_arg,
+        metavar="N|max",
+        help="training steps per second, or max for full speed (default: the scenario's pace)",
+    )
+    p.add_argument("--theme", help="Textual theme, e.g. textual-light (remembered)")
+    p.add_argument(
+        "--screenshot-dir", metavar="DIR", default=".", help="where w saves SVG screenshots"
     )
     p.add_argument("--fps", type=positive(float, "--fps"), default=6.0, help="redraws per second")
     p.add_argument("--record", metavar="FILE", help="also write the event stream to FILE")
     return p
+
+
+def speed_arg(text: str) -> float:
+    """``--speed``: steps/s > 0, or ``max`` (0: no limit)."""
+    return 0.0 if text.strip().lower() == "max" else positive(float, "--speed")(text)
+
+
+def check_theme(name: str | None) -> None:
+    """A ``--theme`` that Textual has, else the one-line error listing those it has."""
+    from textual.theme import BUILTIN_THEMES
+
+    if name is not None and name not in BUILTIN_THEMES:
+        allowed = ", ".join(sorted(BUILTIN_THEMES))
+        raise CliError(None, "--theme", f"found {name!r}, allowed {allowed}")
 
 
 def _scenario_files(folder: str) -> list[Path]:
@@ -80,6 +99,9 @@ def run_dashboard(argv: list[str]) -> int:
     try:
         args = parser().parse_args(argv)
         picker, initial = collect(args)
+        check_theme(args.theme)
+        if not os.path.isdir(args.screenshot_dir):
+            raise CliError(args.screenshot_dir, "--screenshot-dir", "not a folder")
         if args.record:
             from bp_tui.tui.sources.record import check_writable
 
@@ -89,6 +111,7 @@ def run_dashboard(argv: list[str]) -> int:
         return EXIT_USAGE
 
     from bp_tui.tui.app import BpTuiApp
+    from bp_tui.tui.settings import Settings
     from bp_tui.tui.sources.live import LiveSource
 
     factory: Callable[[Scenario], EventSource] = LiveSource
@@ -106,6 +129,9 @@ def run_dashboard(argv: list[str]) -> int:
         speed=args.speed,
         seed=args.seed,
         steps=args.steps,
+        theme=args.theme,
+        settings=Settings.load(),
+        screenshot_dir=args.screenshot_dir,
     )
     return run_app(app)
 

@@ -104,7 +104,7 @@ def watch_app(path: str, *, fps: float = 6.0, head: StreamParser | None = None):
     if head is None:
         head = _head(path)
     scenario = recorded_scenario(path, head.run, 0, "Watching")
-    return WatchApp(lambda _s: FollowSource(path), [scenario], initial=scenario, fps=fps)
+    return WatchApp(lambda _s: FollowSource(path), [scenario], initial=scenario, fps=fps, speed=0.0)
 
 
 def _head(path: str) -> StreamParser:

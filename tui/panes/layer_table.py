@@ -12,6 +12,7 @@ from textual.color import Color
 from textual.content import Content
 from textual.widgets import Static
 
+from bp_tui.tui.panes.colors import hex_color, layer_colors
 from bp_tui.tui.panes.view import RunView, fmt_num
 
 COLUMNS = ("layer", "shape", "act", "|dW|", "|W|", "upd/W", "dead/sat")
@@ -60,24 +61,38 @@ def column_widths(rows: list[tuple[str, ...]], at_least: list[int] | None = None
     return widths
 
 
+SWATCH = "■ "  # before each layer's name, in the layer's colour (colors.py)
+
+
 def table_content(
-    rows: list[tuple[str, ...]], widths: list[int], dark: bool, header_bg: str = "$panel"
+    rows: list[tuple[str, ...]],
+    widths: list[int],
+    dark: bool,
+    header_bg: str = "$panel",
+    colors: list[str] | None = None,
 ) -> Content:
     """The header and ``rows`` laid out as DataTable lays them out, zebra-striped.
 
     Columns are ``widths`` wide (``column_widths``), with one space of padding each side;
     the header is bold on ``header_bg``, every other row (the first, third...) shaded
     as DataTable shades its even rows (darker on a dark theme, lighter on a light one).
+    ``colors``: each row's layer colour, drawn as a swatch before its name.
     """
 
     def line(cells: tuple[str, ...]) -> str:
         return "".join(f" {c:<{w}} " for c, w in zip(cells, widths, strict=True))
 
     stripe = "on $surface-darken-1 40%" if dark else "on $surface-lighten-1 50%"
-    parts: list[tuple[str, str]] = [(line(COLUMNS), f"bold $foreground on {header_bg}")]
+    pad = " " * len(SWATCH)
+    parts: list[tuple[str, str]] = [(pad + line(COLUMNS), f"bold $foreground on {header_bg}")]
     for i, row in enumerate(rows):
+        shade = stripe if i % 2 == 0 else ""
         parts.append(("\n", ""))
-        parts.append((line(row), stripe if i % 2 == 0 else ""))
+        if colors is not None and i < len(colors):
+            parts.append((SWATCH, f"{colors[i]} {shade}".strip()))
+        else:
+            parts.append((pad, shade))
+        parts.append((line(row), shade))
     return Content.assemble(*parts)
 
 
@@ -101,7 +116,9 @@ class LayerTable(Static):
         widths = column_widths(rows, self._widths if same_layers else None)
         layout = widths != self._widths or len(rows) != len(self.rows_shown)
         dark = self.app.current_theme.dark
-        self.update(table_content(rows, widths, dark, self._header_bg()), layout=layout)
+        colors = [hex_color(c) for c in layer_colors(len(rows))]
+        content = table_content(rows, widths, dark, self._header_bg(), colors)
+        self.update(content, layout=layout)
         self.rows_shown, self._widths = rows, widths
 
     def _header_bg(self) -> str:
