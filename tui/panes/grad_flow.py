@@ -129,6 +129,11 @@ class GradFlowPane(Static):
                 text.append("\n" + " " * (label_w + 1) + ratio)
         self._show(text)
 
+    @property
+    def shown_text(self) -> Text:
+        """The text on screen (the bars as last shown)."""
+        return self._text if self._text is not None else Text("")
+
     def _show(self, text: Text) -> None:
         """Show ``text`` if it changed.
 
