@@ -351,6 +351,7 @@ class DashboardScreen(Screen[None]):
         self.redraw(force=True)
 
     def on_resize(self) -> None:
+        self.refresh_bindings()  # `v` is in the footer only while the panes do not all fit
         self.call_after_refresh(self.redraw, True)  # the panes have their new size then
 
     # -- actions -----------------------------------------------------------------------
