@@ -76,7 +76,7 @@ async def export_svg_async(
         from bp_tui.tui.sources.live import LiveSource
 
         source_factory = LiveSource
-    app = BpTuiApp(source_factory, [scenario], initial=scenario)
+    app = BpTuiApp(source_factory, [scenario], initial=scenario, speed=0.0)  # full speed
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         dash = app.screen

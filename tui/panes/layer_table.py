@@ -98,7 +98,7 @@ def table_content(
 
 class LayerTable(Static):
     """The per-layer table as one text block: DataTable re-laid out and re-rendered
-    every cell on each update (~4 ms a frame at full speed), this is one Content."""
+    every cell on each update; this is one Content (docs/performance.md)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(table_content([], column_widths([]), dark=True), **kwargs)
@@ -111,7 +111,7 @@ class LayerTable(Static):
             return
         # Columns only widen while the layers stay the same (as DataTable's did): a
         # table that changed width with every value would need a layout pass a frame,
-        # and a layout repaints the panes beside it too (about 4 KB more a frame).
+        # and a layout repaints the panes beside it too.
         same_layers = [r[:3] for r in rows] == [r[:3] for r in self.rows_shown]
         widths = column_widths(rows, self._widths if same_layers else None)
         layout = widths != self._widths or len(rows) != len(self.rows_shown)
