@@ -170,7 +170,7 @@ class DashboardScreen(Screen[None]):
         s = self.scenario
         if s.fix and s.fix_summary:
             return f"Fix on: {s.fix_summary}"
-        return f"Watch: {what_to_watch(s.lesson)}" if s.lesson else s.summary
+        return f"Watch: {what_to_watch(s.lesson, bullets=1)}" if s.lesson else s.summary
 
     def on_mount(self) -> None:
         self._apply_view()

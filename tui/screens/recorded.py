@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from bp_tui.tui.panes.status import StatusInfo
 from bp_tui.tui.screens.dashboard import DashboardScreen
 from bp_tui.tui.screens.keys import REPLAY_KEYS, WATCH_KEYS
+from bp_tui.tui.sources.replay import ReplaySource
 
 
 class RecordedScreen(DashboardScreen, inherit_bindings=False):
@@ -36,11 +37,33 @@ class RecordedScreen(DashboardScreen, inherit_bindings=False):
         return replace(info, total=max(info.total, info.step or 0))
 
 
+def progress_bar(position: int, total: int, width: int = 16) -> str:
+    """'▕██████░░░░▏ 60%': ``position`` of ``total`` as a bar ``width`` cells wide."""
+    frac = min(1.0, max(0.0, position / total)) if total > 0 else 0.0
+    full = round(frac * width)
+    return f"▕{'█' * full}{'░' * (width - full)}▏ {100 * frac:.0f}%"
+
+
 class ReplayScreen(RecordedScreen, inherit_bindings=False):
-    """``bp-tui replay``: also seeks (arrows by a step, PageUp/PageDown by 10 %, Home/End)."""
+    """``bp-tui replay``: also seeks (arrows by a step, PageUp/PageDown by 10 %, Home/End).
+
+    Its status line names the recorded scenario (the run event's, not the file's name),
+    counts steps once (the status's own step/total) and shows where playback is as a bar.
+    """
 
     KEYS: ClassVar[list[Binding]] = REPLAY_KEYS
     BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
+
+    def status_info(self) -> StatusInfo:
+        info = super().status_info()
+        source = self.source
+        if not isinstance(source, ReplaySource):
+            return info
+        run = self.view.run or {}
+        name = str(run.get("scenario") or info.scenario)
+        bar = progress_bar(source.position, source.total)
+        fault = source.fault
+        return replace(info, scenario=name, detail=bar if fault is None else f"{bar} · {fault}")
 
     def action_seek(self, command: str, value: float | None = None) -> None:
         self.send(command, value)
