@@ -159,7 +159,6 @@ class BpTuiApp(App[int]):
                 self.source_factory,
                 fps=self.fps,
                 speed=run_speed(self.speed, scenario),
-                screenshot_dir=self.screenshot_dir,
             )
         )
 
@@ -194,6 +193,17 @@ class BpTuiApp(App[int]):
         """End the running source (and its child process); safe to call twice."""
         if self.dashboard is not None:
             self.dashboard.close_source()
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG of the screen in ``screenshot_dir`` and say where (the `w` key and
+        the palette's screenshot command; Textual's default folder, ~/Downloads, may not
+        exist)."""
+        try:
+            saved = self.save_screenshot(filename, path or self.screenshot_dir)
+        except OSError as exc:
+            self.notify(f"screenshot not saved: {exc}", severity="error", timeout=5)
+            return
+        self.notify(f"saved {saved}", title="screenshot", timeout=5)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -117,11 +117,9 @@ class DashboardScreen(Screen[None]):
         *,
         fps: float = 6.0,
         speed: float | None = None,
-        screenshot_dir: str = ".",
     ) -> None:
         super().__init__()
         self.scenario = scenario
-        self.screenshot_dir = screenshot_dir
         self.source_factory = source_factory
         self.fps = fps
         self.set_reactive(DashboardScreen.speed, float(speed or 0.0))
@@ -457,14 +455,6 @@ class DashboardScreen(Screen[None]):
     def action_toggle_log(self) -> None:
         self.view.log_y = not self.view.log_y
         self.redraw(force=True)
-
-    def action_screenshot(self) -> None:
-        try:
-            path = self.app.save_screenshot(path=self.screenshot_dir)
-        except OSError as exc:
-            self.notify(f"screenshot not saved: {exc}", severity="error", timeout=5)
-            return
-        self.notify(f"saved {path}", title="screenshot", timeout=5)
 
     def action_picker(self) -> None:
         self.close_source()

@@ -175,7 +175,7 @@ VIEW = [
     Binding("l", "toggle_log", "log", show=False, tooltip="log scale on the loss plot"),
     Binding(
         "w",
-        "screenshot",
+        "app.screenshot",
         "svg",
         show=False,
         tooltip="save an SVG screenshot (current folder or --screenshot-dir) and say where",
