@@ -265,3 +265,24 @@ async def test_the_theme_is_remembered_between_launches(tmp_path, monkeypatch):
     assert again.theme == "textual-light"
     chosen = BpTuiApp(Sources(), [s], theme="nord", settings=Settings.load())
     assert chosen.theme == "nord"  # --theme wins over the remembered one
+
+
+async def test_lr_and_clipping_changes_are_marked_on_the_time_plots(make_app):
+    app, _ = make_app(batch=5)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pump(pilot, 2)
+        await pilot.press("space")  # paused: the marks' steps are known exactly
+        dash = await pump(pilot)
+        before = dash.view.last("step")
+        await pilot.press("right_square_bracket", "c")  # lr x2, clipping none -> norm
+        await pilot.press("space")
+        await pump(pilot, 3)
+        marks = dash.view.marks
+        kinds = {kind for _, kind in marks}
+        assert {"lr", "clip"} <= kinds
+        assert all(step > before for step, _ in marks)
+        lr_step = min(step for step, kind in marks if kind == "lr")
+        ev_lrs = dash.history.series("lr")
+        assert float(ev_lrs.hi.max()) == 0.2 and float(ev_lrs.lo.min()) == 0.1
+        for pane in (LossPane, GradNormsPane):
+            assert float(lr_step) in app.screen.query_one(pane).drawn.vlines

@@ -25,8 +25,8 @@ scale: a vanishing gradient shows as lines decades apart; an exactly zero gradie
 threshold; gradient flow now, one bar per layer from the loss back to the input, on a
 scale that only widens during a run, with the first-to-last layer ratio; the
 per-layer table (dead units as dead/width). Each layer has one colour in every pane.
-Vertical marks on the plots: `!` divergence, `lr` a learning-rate change, `c` a
-clipping change.
+Vertical lines on the time plots mark the run's events: red the divergence step,
+orange a learning-rate change, grey a clipping change.
 
 **Scrolling.** Select the lesson (`7`) or the table (`6`) and use the arrows,
 PgUp/PgDn or the mouse wheel; `z` shows the selected pane on the whole screen. On a
