@@ -3,11 +3,12 @@
 Drawn as text rather than a plotext bar chart: bars on a log axis need a baseline
 below the smallest value, which plotext does not offer, and one row per layer reads
 well at any width. The bar of a value v spans ``(log10 v - lo) / (hi - lo)`` of the
-track, where ``lo``..``hi`` are whole decades around every value of the run so far (at
-least ``MIN_DECADES`` apart, so equal norms do not fill the track): the scale only
-widens during a run, so a bar that grows is a gradient that grew. Both ends of the
-axis are labelled, and the first-to-last layer ratio is printed (``L1/L5 ≈ 10^-5.5``).
-Each bar has its layer's colour (colors.py).
+track, where ``lo``..``hi`` are whole decades around every value of the run so far, read
+from the history's per-bucket min and max (at least ``MIN_DECADES`` apart, so equal norms
+do not fill the track): the scale only widens during a run, also while the pane is
+hidden (a small terminal's other views), so a bar that grows is a gradient that grew.
+Both ends of the axis are labelled, and the first-to-last layer ratio is printed
+(``L1/L5 ≈ 10^-5.5``). Each bar has its layer's colour (colors.py).
 """
 
 from __future__ import annotations
@@ -51,6 +52,20 @@ def ratio_text(names: list[str], values: list[float | None]) -> str:
     if first is None or last is None or not (0 < first < math.inf and 0 < last < math.inf):
         return ""
     return f"{names[0]}/{names[-1]} ≈ 10^{math.log10(first / last):.1f}"
+
+
+def run_extremes(view: RunView) -> list[float]:
+    """The smallest and largest finite ||dW|| of every layer over the whole run so far."""
+    out = []
+    for i in range(len(view.layers)):
+        s = view.history.series("grad_norm", layer=i)
+        with np.errstate(invalid="ignore"):
+            lo, hi = s.lo[s.lo > 0], s.hi[np.isfinite(s.hi)]
+        if len(lo):
+            out.append(float(lo.min()))
+        if len(hi):
+            out.append(float(hi.max()))
+    return out
 
 
 def bar_fraction(value: float, lo: int, hi: int) -> float:
@@ -98,7 +113,7 @@ class GradFlowPane(Static):
             self.bars = []
             self._show(text + Text("no data yet", style="dim"))
             return
-        rng = decade_range([v for v in values if v is not None])
+        rng = decade_range([v for v in values if v is not None] + run_extremes(view))
         if rng is not None:
             self.scale = widen(self.scale, rng)
         label_w = max((len(n) for n in names), default=2)
