@@ -5,6 +5,11 @@ drains the source without ever blocking (often: the trainer child waits while it
 pipe is full), and ``redraw`` (``fps`` times a second) redraws the panes when the run
 changed since the last frame. What the user controls (pause, pace, clipping, the view)
 is reactive state; its watchers tell the source and the status line.
+
+The source is polled by a timer on the UI thread, not read by a worker thread posting
+messages: a source's ``command`` drains the same pipe its ``poll`` reads (the live
+source must, so that neither side blocks on a full pipe), and two threads would race on
+it. ``poll`` never blocks, so the timer costs the UI nothing while no events arrive.
 """
 
 from __future__ import annotations
