@@ -16,6 +16,10 @@ from bp_tui.tui.panes.colors import hex_color, layer_colors
 from bp_tui.tui.panes.view import RunView, fmt_num
 
 COLUMNS = ("layer", "shape", "act", "|dW|", "|W|", "upd/W", "dead/sat")
+# Between 110 and 160 columns (the screen's -wide class) the table leaves out the shape
+# and the activation, which never change during a run, so the lesson beside it is not
+# a strip a few words wide.
+BRIEF = (0, 3, 4, 5, 6)
 
 
 def dead_or_saturated(view: RunView, layer: int) -> str:
@@ -70,6 +74,7 @@ def table_content(
     dark: bool,
     header_bg: str = "$panel",
     colors: list[str] | None = None,
+    columns: tuple[str, ...] = COLUMNS,
 ) -> Content:
     """The header and ``rows`` laid out as DataTable lays them out, zebra-striped.
 
@@ -84,7 +89,7 @@ def table_content(
 
     stripe = "on $surface-darken-1 40%" if dark else "on $surface-lighten-1 50%"
     pad = " " * len(SWATCH)
-    parts: list[tuple[str, str]] = [(pad + line(COLUMNS), f"bold $foreground on {header_bg}")]
+    parts: list[tuple[str, str]] = [(pad + line(columns), f"bold $foreground on {header_bg}")]
     for i, row in enumerate(rows):
         shade = stripe if i % 2 == 0 else ""
         parts.append(("\n", ""))
@@ -104,10 +109,12 @@ class LayerTable(Static):
         super().__init__(table_content([], column_widths([]), dark=True), **kwargs)
         self.rows_shown: list[tuple[str, ...]] = []
         self._widths: list[int] | None = None  # column widths: they only grow, per run
+        self._brief = False  # whether the shape and activation columns are left out
 
     def show(self, view: RunView) -> None:
         rows = layer_rows(view)
-        if rows == self.rows_shown:
+        brief = self.screen.has_class("-wide")
+        if rows == self.rows_shown and brief == self._brief:
             return
         # Columns only widen while the layers stay the same (as DataTable's did): a
         # table that changed width with every value would need a layout pass a frame,
@@ -117,9 +124,17 @@ class LayerTable(Static):
         layout = widths != self._widths or len(rows) != len(self.rows_shown)
         dark = self.app.current_theme.dark
         colors = [hex_color(c) for c in layer_colors(len(rows))]
-        content = table_content(rows, widths, dark, self._header_bg(), colors)
-        self.update(content, layout=layout)
-        self.rows_shown, self._widths = rows, widths
+        keep = BRIEF if brief else tuple(range(len(COLUMNS)))
+        content = table_content(
+            [tuple(r[i] for i in keep) for r in rows],
+            [widths[i] for i in keep],
+            dark,
+            self._header_bg(),
+            colors,
+            tuple(COLUMNS[i] for i in keep),
+        )
+        self.update(content, layout=layout or brief != self._brief)
+        self.rows_shown, self._widths, self._brief = rows, widths, brief
 
     def _header_bg(self) -> str:
         """``$panel`` tinted 5% towards ``$foreground``: with the widget's own tint (app.tcss)
