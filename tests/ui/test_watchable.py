@@ -186,7 +186,7 @@ async def test_each_layer_has_one_colour_in_every_pane_of_an_11_layer_net(make_a
             for i, color in enumerate(expected):
                 if f"L{i + 1}" in pane.drawn.colors:
                     assert pane.drawn.colors[f"L{i + 1}"] == color
-        # end labels: the rendered label has its line's colour
+        # end labels: each name has its line's colour, also where names share a row
         grads = app.screen.query_one(GradNormsPane)
         rendered = grads.render()
         assert isinstance(rendered, Text)

@@ -418,10 +418,19 @@ class GuardedPlot(PlotextPlot):
                 shared.append(i)
         for members in by_row.values():
             members.sort()
-            line, x, y = ends[members[0]]
-            text = ",".join(ends[j][0].label for j in members)
-            self.plt.text(text, x, y, color=line.color, alignment="right")
-            drawn.end_labels.extend(ends[j][0].label for j in members)
+            _, x, y = ends[members[0]]
+            names = [ends[j][0].label for j in members]
+            full = ",".join(names)
+            # One text per name, each in its line's colour, all right-aligned at the same
+            # point: a name is padded with spaces where the names after it go, and those
+            # are written after it, over the spaces.
+            start = 0
+            for j, name in zip(members, names, strict=True):
+                piece = full[start : start + len(name) + 1]  # the name and its comma
+                piece += " " * (len(full) - start - len(piece))
+                self.plt.text(piece, x, y, color=ends[j][0].color, alignment="right")
+                start += len(name) + 1
+            drawn.end_labels.extend(names)
 
     def render(self) -> RenderResult:
         if self.size.width < 4 or self.size.height < 3:
