@@ -286,3 +286,25 @@ async def test_lr_and_clipping_changes_are_marked_on_the_time_plots(make_app):
         assert float(ev_lrs.hi.max()) == 0.2 and float(ev_lrs.lo.min()) == 0.1
         for pane in (LossPane, GradNormsPane):
             assert float(lr_step) in app.screen.query_one(pane).drawn.vlines
+
+
+async def test_replay_status_names_the_scenario_counts_steps_once_and_shows_a_bar(tmp_path):
+    from bp_tui.core.stream import EventWriter
+    from bp_tui.tui.commands.replay import replay_app
+    from bp_tui.tui.screens.recorded import progress_bar
+
+    path = tmp_path / "a-recording-named-otherwise.jsonl"
+    with EventWriter(path, layers=["a", "b"], scenario="vanishing", title="Vanishing") as w:
+        for i in range(1, 101):
+            w.step(step=i, loss=1.0 / i, grad_norm=[0.1, 1.0])
+    app = replay_app(str(path), speed=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(50):
+            await pump(pilot)
+            if app.dashboard.end is not None:
+                break
+        line = status(app)
+        assert "vanishing" in line and path.name not in line  # the scenario, not the file
+        assert line.count("/100") == 1  # one step count: step 100/100
+        assert progress_bar(100, 100) in line and line.rstrip().endswith("100%")
+    assert progress_bar(25, 100, width=8) == "▕██░░░░░░▏ 25%"
