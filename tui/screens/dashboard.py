@@ -103,6 +103,8 @@ class DashboardScreen(Screen[None]):
     ]
 
     AUTO_FOCUS = None  # no pane is selected until the user selects one (1-7, tab, click)
+    # a zoomed pane keeps the status line and the footer (the state and `z` to go back)
+    ALLOW_IN_MAXIMIZED_VIEW: ClassVar[str | None] = "StatusLine, Footer"
 
     paused: reactive[bool] = reactive(False, init=False)
     """Whether the user paused the run (space)."""
