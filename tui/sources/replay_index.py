@@ -115,9 +115,7 @@ def index_stream(path: str | os.PathLike[str]) -> StreamIndex:
     if sound():
         parser.feed(pending)  # a last line without its newline: valid only if complete
         build.add(parser.finish(), base, base + len(pending), parser.lines)
-    build.index.error = build.index.error or parser.error
-    if build.index.error is None and parser.lines == 0:
-        build.index.error = StreamError(path, None, "empty file, allowed one JSON event per line")
+    build.index.error = build.index.error or parser.error or parser.no_events_error()
     return build.done()
 
 
