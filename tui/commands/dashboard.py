@@ -44,6 +44,21 @@ def _positive(kind: type[float] | type[int], name: str) -> Callable[[str], float
     return parse
 
 
+def speed_option(text: str, *, zero: bool = False) -> float:
+    """``--speed``: a number of steps/s in the range a source accepts (``zero``: 0 too,
+    meaning no limit), checked here so that no run starts with a speed it cannot keep."""
+    from bp_tui.tui.sources.live import MAX_SPEED, MIN_SPEED
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise CliError(None, "--speed", f"found {text!r}, expected a number") from None
+    if not (MIN_SPEED <= value <= MAX_SPEED or (zero and value == 0)):
+        allowed = f"{MIN_SPEED:g} to {MAX_SPEED:g} steps/s" + (" or 0 (no limit)" if zero else "")
+        raise CliError(None, "--speed", f"found {text}, allowed {allowed}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Watch backpropagation live: the dashboard.")
     p.add_argument(
@@ -57,7 +72,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=_positive(int, "--steps"), help="override the number of steps")
     p.add_argument(
         "--speed",
-        type=_positive(float, "--speed"),
+        type=speed_option,
         metavar="STEPS_PER_S",
         help="target training speed (default: as fast as possible)",
     )

@@ -18,7 +18,7 @@ from typing import Any
 
 from bp_tui.core.config import Scenario
 from bp_tui.core.stream import StreamError, StreamParser
-from bp_tui.tui.commands.dashboard import _Parser, _positive
+from bp_tui.tui.commands.dashboard import _Parser, _positive, speed_option
 from bp_tui.tui.errors import EXIT_USAGE, CliError, error_line
 from bp_tui.tui.sources.replay_index import StreamIndex, index_stream
 
@@ -62,23 +62,13 @@ def _parse(command: str, argv: list[str], *, speed: bool) -> Any:
     if speed:
         p.add_argument(
             "--speed",
-            type=_non_negative,
+            type=lambda text: speed_option(text, zero=True),
             default=None,
             metavar="STEPS_PER_S",
             help="training steps per second (default 100; 0: as fast as possible)",
         )
     p.add_argument("--fps", type=_positive(float, "--fps"), default=6.0, help="redraws per second")
     return p.parse_args(argv)
-
-
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise CliError(None, "--speed", f"found {text!r}, expected a number") from None
-    if not value >= 0:
-        raise CliError(None, "--speed", f"found {text}, expected a number >= 0 (0: no limit)")
-    return value
 
 
 def replay_app(
