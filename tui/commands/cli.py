@@ -161,7 +161,7 @@ def _dispatch(argv: list[str]) -> int:
         return headless.run(
             scenario, jsonl=args.jsonl, out=args.out, stdout=sys.stdout, stderr=sys.stderr
         )
-    return headless.gradcheck(scenario, stdout=sys.stdout)
+    return headless.gradcheck(scenario, stdout=sys.stdout, stderr=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
