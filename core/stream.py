@@ -57,6 +57,7 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 # would make every later walk over it (showing, checking) recurse without need.
 MAX_RUN_DEPTH = 16
 _CHUNK = 1 << 16
+MAX_STEP = 2**63  # step numbers are int64 wherever they are indexed or plotted
 
 
 class StreamError(Exception):
@@ -125,8 +126,8 @@ def _is_count(value: Any) -> bool:
 def _check_step(event: dict[str, Any], last_step: int | None) -> str | None:
     """Why ``event`` (a step) cannot be shown, or ``None`` when it can."""
     step = event.get("step")
-    if not isinstance(step, int) or isinstance(step, bool):
-        return f"step: found {_json_kind(step)}, allowed an integer"
+    if not isinstance(step, int) or isinstance(step, bool) or not -MAX_STEP <= step < MAX_STEP:
+        return f"step: found {_json_kind(step)}, allowed an integer below 2**63"
     if last_step is not None and step <= last_step:
         return f"step: found {step} after step {last_step}, allowed only increasing steps"
     for key in SCALAR_KEYS:

@@ -62,7 +62,9 @@ MAX_MEMORY_BYTES = 2 * 1024**3
 # 10 GFLOP/s a NumPy MLP of this size reaches on one core.
 MAX_FLOPS = 1e15
 FLOPS_PER_SECOND = 1e10  # the rate the time estimate in the message assumes
-MAX_FILE_BYTES = 1024 * 1024  # a scenario file: a lesson at its limit is ~80 KB
+# A scenario file: a lesson at its limit is at most ~80 KB; tomllib (pure Python) needs
+# about 1 s for 256 KiB of numbers on this machine.
+MAX_FILE_BYTES = 256 * 1024
 MAX_TITLE = 200  # characters; a title and a summary are one line on screen
 MAX_SUMMARY = 2000
 MAX_LESSON = 20_000  # a few screens of Markdown; 5 MB froze the dashboard for 90 s
@@ -81,7 +83,8 @@ class ScenarioError(ValueError):
         self.line = line  # the file's line the key is on, when it could be found
         self.problem = " ".join(problem.split())  # one line, whatever the parser said
         where = f" (line {line})" if line is not None else ""
-        super().__init__(f"{file}: {key}: {self.problem}{where}")
+        # a key (or file name) with control characters in it is shown, not obeyed
+        super().__init__(safe_text(f"{file}: {key}: {self.problem}{where}"))
 
 
 class ScenarioInfo(NamedTuple):
@@ -544,6 +547,10 @@ def _parse(path: Path, file: str) -> tuple[dict[str, Any], str]:
         raise ScenarioError(file, "syntax", f"invalid TOML, {exc}") from None
     except RecursionError:
         doc = None  # arrays nested ~1000 deep: Python's parser recursion gives up
+    except ValueError:  # Python's int() refuses more than 4300 digits
+        raise ScenarioError(
+            file, "syntax", "found a number too long to read, allowed numbers of ordinary size"
+        ) from None
     if doc is None or _depth(doc) > MAX_DEPTH:
         raise ScenarioError(
             file,

@@ -10,6 +10,7 @@ the step events back from the file on demand, a bounded span of bytes at a time.
 from __future__ import annotations
 
 import os
+import re
 from array import array
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -86,6 +87,9 @@ class _Builder:
         return self.index
 
 
+_BLANK_LINES = re.compile(rb"(?:[ \t\r]*\n)+")
+
+
 def index_stream(path: str | os.PathLike[str]) -> StreamIndex:
     """Validate the file at ``path`` and index its step lines; never raises for a bad file
     (the fault is ``error``, with the events before it indexed, as ``read_stream``)."""
@@ -102,6 +106,10 @@ def index_stream(path: str | os.PathLike[str]) -> StreamIndex:
                 data, start = pending + chunk, 0
                 # One line per feed, so that each event is known with its offset.
                 while sound() and (nl := data.find(b"\n", start)) >= 0:
+                    if blank := _BLANK_LINES.match(data, start):  # no events: one feed
+                        parser.feed(data[start : blank.end()])
+                        start = blank.end()
+                        continue
                     events = parser.feed(data[start : nl + 1])
                     build.add(events, base + start, base + nl + 1, parser.lines)
                     start = nl + 1
