@@ -202,11 +202,12 @@ def test_random_scenarios_load_or_raise_scenario_error(tmp_path: Path, text: str
 
 
 @FUZZ
-@given(data=st.binary(max_size=300))
-def test_random_bytes_as_a_scenario(tmp_path: Path, data: bytes) -> None:
-    path = tmp_path / "b.toml"
+@given(data=st.binary(max_size=400))
+@pytest.mark.parametrize("suffix", ["toml", "jsonl"])
+def test_random_bytes(tmp_path: Path, suffix: str, data: bytes) -> None:
+    path = tmp_path / f"b.{suffix}"
     path.write_bytes(data)
-    check_scenario_file(path)
+    CHECKS[suffix](path)
 
 
 STEP_KEYS = ["step", "loss", "accuracy", "lr", "grad_norm", "dead", "clipped", "finite"]
@@ -248,85 +249,55 @@ def test_random_streams_read_to_the_first_fault(
     check_stream_file(path)
 
 
-@FUZZ
-@given(data=st.binary(max_size=400))
-def test_random_bytes_as_a_stream(tmp_path: Path, data: bytes) -> None:
-    path = tmp_path / "b.jsonl"
-    path.write_bytes(data)
-    check_stream_file(path)
-
-
 # ---------------------------------------------------------------- the extremes
 
 
 RUN = '{"type": "run", "version": 1, "title": "t"}'
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "hidden = " + "[" * 100_000 + "]" * 100_000,
-        "[model]\nhidden = " + "[" * 999 + "]" * 999,
-        "a = " + "{b = " * 500 + "1" + "}" * 500,
-        "[" + ".".join(["t"] * 2000) + "]\n",
-        "lesson = '" + "x" * 900_000 + "'",
-        "steps = " + "9" * 5000,
-        "steps = 1e309\n[train]\nlr = 1e-400",
-        "title = '\u001b]2;INJ\u0007'\nsummary = \"\\u001b[2J\\u0000\"",
-        "\n" * 500_000,
-        "x = [" + "1, " * 200_000 + "]",
-    ],
-    ids=[
-        "depth-1e5",
-        "depth-999",
-        "inline-depth",
-        "dotted-2000",
-        "size",
-        "digits",
-        "float-limits",
-        "controls",
-        "blank-lines",
-        "long-array",
-    ],
-)
-def test_adversarial_scenarios(tmp_path: Path, text: str) -> None:
-    path = tmp_path / "a.toml"
-    path.write_text(text, encoding="utf-8")
-    check_scenario_file(path)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        RUN + "\n" + "[" * 200_000 + "]" * 200_000,
-        RUN + "\n" + '{"type": "step", "step": 1, "loss": ' + "[" * 990 + "]" * 990 + "}",
+# (id, the file's text): the extremes a generator rarely reaches
+EXTREMES = [
+    ("toml-depth-1e5", "hidden = " + "[" * 100_000 + "]" * 100_000),
+    ("toml-depth-999", "[model]\nhidden = " + "[" * 999 + "]" * 999),
+    ("toml-inline-depth", "a = " + "{b = " * 500 + "1" + "}" * 500),
+    ("toml-dotted-2000", "[" + ".".join(["t"] * 2000) + "]\n"),
+    ("toml-size", "lesson = '" + "x" * 900_000 + "'"),
+    ("toml-digits", "steps = " + "9" * 5000),
+    ("toml-float-limits", "steps = 1e309\n[train]\nlr = 1e-400"),
+    ("toml-controls", "title = '\u001b]2;INJ\u0007'\nsummary = \"\\u001b[2J\\u0000\""),
+    ("toml-blank-lines", "\n" * 500_000),
+    ("toml-long-array", "x = [" + "1, " * 200_000 + "]"),
+    ("jsonl-depth-2e5", RUN + "\n" + "[" * 200_000 + "]" * 200_000),
+    (
+        "jsonl-depth-990",
+        RUN + '\n{"type": "step", "step": 1, "loss": ' + "[" * 990 + "]" * 990 + "}",
+    ),
+    (
+        "jsonl-config-depth",
         '{"type": "run", "version": 1, "config": ' + '{"a": ' * 900 + "1" + "}" * 900 + "}",
-        '{"type": "step", "step": 1, "loss": 1' + "0" * 4000 + "}",
-        '{"type": "step", "step": 1, "loss": 1e400, "lr": -1e400}',
-        '{"type": "step", "step": 99999999999999999999999, "loss": 1}',
+    ),
+    ("jsonl-digits", '{"type": "step", "step": 1, "loss": 1' + "0" * 4000 + "}"),
+    ("jsonl-inf-literals", '{"type": "step", "step": 1, "loss": 1e400, "lr": -1e400}'),
+    ("jsonl-step-beyond-int64", '{"type": "step", "step": 99999999999999999999999, "loss": 1}'),
+    (
+        "jsonl-float-limits",
         '{"type": "step", "step": 1, "loss": 5e-324, "accuracy": 1.7976931348623157e308}',
-        '{"type": "run", "version": 1, "title": "\\u001b]2;INJ\\u0007\\ud800"}',
-        '{"type": "end", "reason": "\\u001b[2J"}',
-        "\n" * 1_000_000,
+    ),
+    ("jsonl-controls", '{"type": "run", "version": 1, "title": "\\u001b]2;INJ\\u0007\\ud800"}'),
+    ("jsonl-end-controls", '{"type": "end", "reason": "\\u001b[2J"}'),
+    ("jsonl-blank-lines", "\n" * 1_000_000),
+    (
+        "jsonl-wide",
         '{"type": "step", "step": 1, "loss": 1, "grad_norm": [' + "1, " * 100_000 + "1]}",
-        "x" * (17 * 1024 * 1024),
-    ],
-    ids=[
-        "depth-2e5",
-        "depth-990",
-        "config-depth",
-        "digits",
-        "inf-literals",
-        "step-beyond-int64",
-        "float-limits",
-        "controls",
-        "end-controls",
-        "blank-lines",
-        "wide",
-        "no-newline",
-    ],
-)
-def test_adversarial_streams(tmp_path: Path, text: str) -> None:
-    path = tmp_path / "a.jsonl"
+    ),
+    ("jsonl-no-newline", "x" * (17 * 1024 * 1024)),
+]
+CHECKS = {"toml": check_scenario_file, "jsonl": check_stream_file}
+
+
+@pytest.mark.parametrize("text", [text for _, text in EXTREMES], ids=[i for i, _ in EXTREMES])
+def test_adversarial_files(tmp_path: Path, request: pytest.FixtureRequest, text: str) -> None:
+    suffix = request.node.callspec.id.split("-")[0]
+    path = tmp_path / f"a.{suffix}"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
-    check_stream_file(path)
+    CHECKS[suffix](path)
