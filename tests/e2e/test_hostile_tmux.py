@@ -71,12 +71,13 @@ def test_injected_title_is_shown_not_obeyed(pane: Any, bp_tui: str, tmp_path: Pa
     p.keys("q")
     wait_prompt(p)
 
-    # replay of a recording whose run event carries it
-    p.type_line(f"clear; {bp_tui} replay {recording}")
-    wait_for("the replay on screen", lambda: any(SHOWN in ln for ln in p.lines()), 20)
-    assert_title_untouched(p, title)
-    p.keys("q")
-    wait_prompt(p)
+    # replay and watch of a recording whose run event carries it
+    for command in ("replay", "watch"):
+        p.type_line(f"clear; {bp_tui} {command} {recording}")
+        wait_for(f"the {command} on screen", lambda: any(SHOWN in ln for ln in p.lines()), 20)
+        assert_title_untouched(p, title)
+        p.keys("q")
+        wait_prompt(p)
 
     # Control: the same bytes written raw do retitle the pane, so the checks above
     # would have seen an injection.
