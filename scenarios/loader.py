@@ -415,19 +415,24 @@ _PARAM_COPIES = {"sgd": 4, "momentum": 6, "adam": 7}
 
 
 def memory_estimate(s: Scenario) -> int:
-    """Bytes of float64 arrays the trainer holds for ``s``, estimated from the shapes.
+    """Bytes of float64 arrays the trainer writes for ``s``, estimated from the shapes.
 
-    Per layer and batch size ``m``, the layer keeps ``Z``, ``A``, ``dZ`` (``m x fan_out``)
-    and ``dX`` (``m x fan_in``), for the minibatch and for the full-data probe; the data
-    set and its targets; and a few copies of the parameter vector. A lower bound of what
-    the process needs (NumPy's temporaries come on top), within ~20% of the arrays.
+    Per layer and minibatch row: ``Z``, ``A`` and ``dZ`` (``fan_out`` each; a linear
+    layer's ``A`` and ``dZ`` are its ``Z`` and ``dA``) and ``dX`` (``fan_in``). Per
+    row of the full-data probe, which runs forward only: ``Z`` and ``A``. Plus the data
+    set and its targets and a few copies of the parameter vector (``_PARAM_COPIES``).
+    NumPy's temporaries come on top; buffers allocated but never written (the probe's
+    ``dZ``, ``dX``) are not counted, since they take no memory until written.
     """
     sizes = _sizes(s)
     params = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
-    per_row = sum(3 * b + a for a, b in itertools.pairwise(sizes))
-    rows = s.train.batch_size + s.data.samples
+    last = len(sizes) - 2  # the output layer's index: linear
+    pairs = list(enumerate(itertools.pairwise(sizes)))
+    batch_row = sum(a + b * (1 if i == last else 3) for i, (a, b) in pairs)
+    probe_row = sum(b * (1 if i == last else 2) for i, (_a, b) in pairs)
     data = s.data.samples * (sizes[0] + sizes[-1] + 1)
-    return 8 * (params * _PARAM_COPIES.get(s.train.optimizer, 7) + rows * per_row + data)
+    arrays = s.train.batch_size * batch_row + s.data.samples * probe_row + data
+    return 8 * (params * _PARAM_COPIES.get(s.train.optimizer, 7) + arrays)
 
 
 def flops_estimate(s: Scenario) -> float:

@@ -161,12 +161,13 @@ def test_memory_estimate_counts_every_layer_and_the_probe(tmp_path: Path) -> Non
     err = error_of(path)
     assert err.key == "data.samples" and "GiB of memory" in str(err)
     scenario = load(write(tmp_path, "[data]\nsamples = 1000\n[model]\nhidden = [64, 32]\n"))
-    # independent count: per layer Z, A, dZ of (rows, fan_out) and dX of (rows, fan_in)
-    rows = 64 + 1000
-    per_row = (3 * 64 + 2) + (3 * 32 + 64) + (3 * 1 + 32)
+    # by hand: a minibatch row writes Z, A, dZ (fan_out) and dX (fan_in) per hidden layer,
+    # Z and dX for the linear output; a probe row writes Z and A, Z for the output
+    batch = 64 * ((3 * 64 + 2) + (3 * 32 + 64) + (1 + 32))
+    probe = 1000 * (2 * 64 + 2 * 32 + 1)
     params = 3 * 64 + 65 * 32 + 33 * 1
     data = 1000 * 4
-    assert memory_estimate(scenario) == 8 * (4 * params + rows * per_row + data)
+    assert memory_estimate(scenario) == 8 * (4 * params + batch + probe + data)
     assert memory_estimate(scenario) < MAX_MEMORY_BYTES
 
 
