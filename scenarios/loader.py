@@ -422,7 +422,9 @@ def memory_estimate(s: Scenario) -> int:
     row of the full-data probe, which runs forward only: ``Z`` and ``A``. Plus the data
     set and its targets and a few copies of the parameter vector (``_PARAM_COPIES``).
     NumPy's temporaries come on top; buffers allocated but never written (the probe's
-    ``dZ``, ``dX``) are not counted, since they take no memory until written.
+    ``dZ``, ``dX``) are not counted, since they take no memory until written. Measured (50 000
+    samples, adam, 20 steps): 625 / 1704 / 414 MB estimated against 688 / 1748 / 438 MB
+    of peak RSS growth for hidden [256]*3, [1024]*2, [64]*8: 3-10% under.
     """
     sizes = _sizes(s)
     params = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
