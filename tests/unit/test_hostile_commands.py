@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import re
 import signal
 import subprocess
@@ -194,3 +195,13 @@ def test_replay_of_only_blank_lines_is_no_events(
     path.write_text("\n" * 1_000_000)
     status, err = run_cli(["replay", str(path)], capsys)
     assert status == 2 and err.count("\n") == 1 and "no events in 1,000,000 lines" in err
+
+
+@pytest.mark.parametrize("command", ["replay", "watch"])
+def test_replay_and_watch_of_a_fifo_is_one_line_not_a_hang(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "run.jsonl"
+    os.mkfifo(fifo)
+    status, err = run_cli([command, str(fifo)], capsys)  # opening it would block for ever
+    assert status == 2 and "found a FIFO (named pipe)" in err and err.count("\n") == 1

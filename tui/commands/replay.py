@@ -122,10 +122,27 @@ def _head(path: str) -> StreamParser:
     return parser
 
 
+def _not_special(path: str) -> None:
+    """Refuse a FIFO, socket or device: opening one to read blocks until a writer comes
+    (the command would hang before showing anything), and a device never ends."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # missing or unreadable: the reader says so in its own words
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket or device"
+        raise CliError(
+            path, "FILE", f"found {kind}, expected a regular file (it is read more than once)"
+        )
+
+
 def run_replay(argv: list[str]) -> int:
     """``bp-tui replay FILE [--speed STEPS_PER_S] [--fps N]``; the exit status."""
     try:
         args = _parse("replay", argv, speed=True)
+        _not_special(args.file)
         index = index_stream(args.file)
         if index.error is not None and not len(index):
             raise index.error  # nothing to show: missing, empty, newer version...
@@ -144,6 +161,7 @@ def run_watch(argv: list[str]) -> int:
         folder = os.path.dirname(os.path.abspath(args.file))
         if os.path.isdir(args.file) or not os.path.isdir(folder):
             raise CliError(args.file, "FILE", "not a file in an existing folder")
+        _not_special(args.file)
         head = _head(args.file)
         if head.error is not None and head.last_step is None:
             raise head.error  # e.g. a newer version: nothing could ever be shown
