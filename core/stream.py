@@ -58,6 +58,9 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 MAX_RUN_DEPTH = 16
 _CHUNK = 1 << 16
 MAX_STEP = 2**63  # step numbers are int64 wherever they are indexed or plotted
+# Layers a stream may have: the dashboard's History keeps ~0.35 MB of buckets per layer
+# (88 MB at this bound; a 100 000-entry grad_norm list would have asked for 34 GB).
+MAX_LAYERS = 256
 
 
 class StreamError(Exception):
@@ -144,6 +147,8 @@ def _check_step(event: dict[str, Any], last_step: int | None) -> str | None:
             continue
         if not isinstance(value, list) or not all(v is None or _is_number(v) for v in value):
             return f"{key}: found {_json_kind(value)}, allowed a list of numbers or null"
+        if len(value) > MAX_LAYERS:
+            return f"{key}: found {len(value):,} entries, allowed at most {MAX_LAYERS} layers"
     return None
 
 
@@ -165,6 +170,8 @@ def _check_run(event: dict[str, Any]) -> str | None:
         isinstance(layers, list) and all(isinstance(x, dict) for x in layers)
     ):
         return f"layers: found {_json_kind(layers)}, allowed a list of objects"
+    if layers is not None and len(layers) > MAX_LAYERS:
+        return f"layers: found {len(layers):,} layers, allowed at most {MAX_LAYERS}"
     for i, layer in enumerate(layers or []):
         for key, ok, allowed in _LAYER_FIELDS:
             if not ok(layer.get(key)):

@@ -33,7 +33,9 @@ from bp_tui.tui.commands.replay import recorded_scenario
 from bp_tui.tui.sources.replay_index import index_stream
 
 TIME_BOUND = 5.0  # seconds per input, on a loaded 2-core machine
-MEMORY_BOUND = 64 * 1024 * 1024  # bytes of Python allocations per input (tracemalloc peak)
+# bytes allocated per input (tracemalloc peak, NumPy's arrays included): History at 256
+# layers, the reader's limit, holds 88 MB
+MEMORY_BOUND = 128 * 1024 * 1024
 
 FUZZ = settings(
     max_examples=60,
@@ -169,7 +171,7 @@ def check_stream_file(path: Path) -> None:
         assert len(index) == len(got.events) and index.run == got.run
         if got.run is not None:
             assert all(is_safe(s) for s in strings(got.run, skip="lesson"))
-        history = History(capacity=16)
+        history = History(capacity=2048)  # the dashboard's: its memory is in the bound
         history.set_run(got.run or {})
         history.extend(got.events)
         for key in ("loss", "accuracy"):
@@ -253,6 +255,7 @@ def test_random_streams_read_to_the_first_fault(
 
 
 RUN = '{"type": "run", "version": 1, "title": "t"}'
+RUN_EVENT = json.loads(RUN)
 
 
 # (id, the file's text): the extremes a generator rarely reaches
@@ -301,3 +304,14 @@ def test_adversarial_files(tmp_path: Path, request: pytest.FixtureRequest, text:
     path = tmp_path / f"a.{suffix}"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     CHECKS[suffix](path)
+
+
+def test_the_widest_stream_the_reader_accepts_fits_the_memory_bound(tmp_path: Path) -> None:
+    from bp_tui.core.stream import MAX_LAYERS
+
+    path = tmp_path / "wide.jsonl"
+    layers = [{"name": f"L{i}"} for i in range(MAX_LAYERS)]
+    step = {"type": "step", "step": 1, "loss": 1.0, "grad_norm": [1.0] * MAX_LAYERS}
+    path.write_text(json.dumps({**RUN_EVENT, "layers": layers}) + "\n" + json.dumps(step) + "\n")
+    assert read_stream(path).error is None
+    check_stream_file(path)

@@ -212,6 +212,7 @@ RUN = {"type": "run", "version": 1, "title": "t", "layers": [{"name": "L1"}]}
             "nested",
         ),
         ('{"type": "end", "step": 2, "reason": 5}', "reason"),
+        ('{"type": "step", "step": 2, "grad_norm": [' + "1," * 100_000 + "1]}", "at most 256"),
     ],
 )
 def test_a_bad_later_line_is_a_fault_not_a_traceback(tmp_path: Path, bad: str, words: str) -> None:
@@ -229,6 +230,7 @@ def test_a_bad_later_line_is_a_fault_not_a_traceback(tmp_path: Path, bad: str, w
         ({**RUN, "layers": [{"name": ["x"]}]}, "layers[0].name"),
         ({**RUN, "layers": [{"name": "a", "fan_in": "2"}]}, "layers[0].fan_in"),
         ({**RUN, "config": json.loads("[" * 40 + "]" * 40)}, "nested"),
+        ({**RUN, "layers": [{"name": "x"}] * 100_000}, "at most 256"),
     ],
 )
 def test_run_event_fields_are_checked(tmp_path: Path, run: dict, words: str) -> None:
