@@ -167,7 +167,7 @@ def _integer(lo: int, hi: int) -> Check:
         if isinstance(value, bool) or not isinstance(value, int):
             raise _Invalid(f"{_found(value)}, expected an integer from {lo} to {hi}")
         if not lo <= value <= hi:
-            raise _Invalid(f"found {value}, allowed {lo} to {hi}")
+            raise _Invalid(f"found {_show(value)}, allowed {lo} to {hi}")
         return value
 
     return check

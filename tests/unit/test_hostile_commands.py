@@ -41,6 +41,15 @@ def test_dashboard_speed_out_of_range_is_one_line(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("argv", [["healthy"], ["replay", "r.jsonl"], ["watch", "r.jsonl"]])
+@pytest.mark.parametrize("fps", ["inf", "0", "1e-9", "nan", "100"])
+def test_fps_out_of_range_is_one_line(
+    argv: list[str], fps: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, err = run_cli([*argv, "--fps", fps], capsys)
+    assert status == 2 and err.count("\n") == 1 and "--fps" in err and "0.1 to 60" in err
+
+
 @pytest.mark.parametrize("speed", ["inf", "1e400", "1e-9", "nan", "-1"])
 def test_replay_speed_out_of_range_is_one_line(
     speed: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]

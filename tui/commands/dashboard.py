@@ -44,6 +44,20 @@ def _positive(kind: type[float] | type[int], name: str) -> Callable[[str], float
     return parse
 
 
+MIN_FPS, MAX_FPS = 0.1, 60.0  # redraws per second: 1/fps is the redraw timer's period
+
+
+def fps_option(text: str) -> float:
+    """``--fps``: redraws per second, 0.1 to 60 (``inf`` made the redraw timer's period 0)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise CliError(None, "--fps", f"found {text!r}, expected a number") from None
+    if not MIN_FPS <= value <= MAX_FPS:
+        raise CliError(None, "--fps", f"found {text}, allowed {MIN_FPS:g} to {MAX_FPS:g}")
+    return value
+
+
 def speed_option(text: str, *, zero: bool = False) -> float:
     """``--speed``: a number of steps/s in the range a source accepts (``zero``: 0 too,
     meaning no limit), checked here so that no run starts with a speed it cannot keep."""
@@ -76,7 +90,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="STEPS_PER_S",
         help="target training speed (default: as fast as possible)",
     )
-    p.add_argument("--fps", type=_positive(float, "--fps"), default=6.0, help="redraws per second")
+    p.add_argument("--fps", type=fps_option, default=6.0, help="redraws per second (0.1 to 60)")
     p.add_argument("--record", metavar="FILE", help="also write the event stream to FILE")
     return p
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from bp_tui.core.config import Scenario
 from bp_tui.core.stream import StreamError, StreamParser
-from bp_tui.tui.commands.dashboard import _Parser, _positive, speed_option
+from bp_tui.tui.commands.dashboard import _Parser, fps_option, speed_option
 from bp_tui.tui.errors import EXIT_USAGE, CliError, error_line
 from bp_tui.tui.sources.replay_index import StreamIndex, index_stream
 
@@ -67,7 +67,7 @@ def _parse(command: str, argv: list[str], *, speed: bool) -> Any:
             metavar="STEPS_PER_S",
             help="training steps per second (default 100; 0: as fast as possible)",
         )
-    p.add_argument("--fps", type=_positive(float, "--fps"), default=6.0, help="redraws per second")
+    p.add_argument("--fps", type=fps_option, default=6.0, help="redraws per second (0.1 to 60)")
     return p.parse_args(argv)
 
 
