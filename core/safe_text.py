@@ -54,24 +54,35 @@ def is_safe(text: str, *, prose: bool = False) -> bool:
     return (_UNSAFE_PROSE if prose else _UNSAFE).search(text) is None
 
 
-def safe_strings(value: Any, *, prose_keys: frozenset[str] = frozenset()) -> Any:
+def safe_strings(
+    value: Any,
+    *,
+    prose_keys: frozenset[str] = frozenset(),
+    max_len: int | None = None,
+    prose_max_len: int | None = None,
+) -> Any:
     """``value`` (decoded JSON: dicts, lists, scalars) with ``safe_text`` applied to every
-    string in it, dict keys included. Strings under a key in ``prose_keys`` keep their
-    newlines and tabs. Callers bound the nesting depth first (``json_depth``)."""
-    if isinstance(value, str):
-        return safe_text(value)
-    if isinstance(value, dict):
-        return {
-            safe_text(str(k)): (
-                safe_text(v, prose=True)
-                if k in prose_keys and isinstance(v, str)
-                else safe_strings(v, prose_keys=prose_keys)
-            )
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [safe_strings(v, prose_keys=prose_keys) for v in value]
-    return value
+    string in it, dict keys included, each cut to ``max_len``. Strings under a key in
+    ``prose_keys`` keep their newlines and tabs and are cut to ``prose_max_len``.
+    Callers bound the nesting depth first (``json_depth``)."""
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, str):
+            return safe_text(item, max_len=max_len)
+        if isinstance(item, dict):
+            return {
+                safe_text(str(k), max_len=max_len): (
+                    safe_text(v, prose=True, max_len=prose_max_len)
+                    if k in prose_keys and isinstance(v, str)
+                    else walk(v)
+                )
+                for k, v in item.items()
+            }
+        if isinstance(item, list):
+            return [walk(v) for v in item]
+        return item
+
+    return walk(value)
 
 
 def json_depth(value: Any, limit: int) -> int:

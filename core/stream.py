@@ -202,6 +202,10 @@ def _check_end(event: dict[str, Any]) -> str | None:
 # Strings from a stream reach the terminal: made visible once, when a run or end event
 # is accepted (core.safe_text). The run's config lesson keeps its paragraphs.
 _PROSE_KEYS = frozenset({"lesson"})
+# ...and cut: a title or a layer name is one line of a pane, a lesson a few screens (the
+# scenario loader's own limits are 200 and 20 000 characters)
+MAX_NAME_CHARS = 1000
+MAX_PROSE_CHARS = 20_000
 
 
 class StreamParser:
@@ -299,11 +303,16 @@ class StreamParser:
             return None
         self.events += 1
         if kind == "run":
-            event = self.run = safe_strings(event, prose_keys=_PROSE_KEYS)
+            event = self.run = safe_strings(
+                event,
+                prose_keys=_PROSE_KEYS,
+                max_len=MAX_NAME_CHARS,
+                prose_max_len=MAX_PROSE_CHARS,
+            )
         elif kind == "step":
             self.last_step = event["step"]
         else:
-            event = self.end = safe_strings(event)
+            event = self.end = safe_strings(event, max_len=MAX_NAME_CHARS)
         return event
 
     def check_line(self, raw: bytes) -> str | None:

@@ -249,6 +249,16 @@ def test_run_and_end_text_from_a_stream_is_made_safe(tmp_path: Path) -> None:
     assert index_stream(path).run == got.run
 
 
+def test_run_text_from_a_stream_is_cut_to_a_bounded_length(tmp_path: Path) -> None:
+    run = {**RUN, "title": "t" * 5_000_000, "layers": [{"name": "n" * 10**6}] * 4}
+    run["config"] = {"lesson": "l\n" * 100_000}
+    got = read_stream(lines(tmp_path / "r.jsonl", run))
+    assert got.error is None and got.run is not None
+    assert len(got.run["title"]) == 1000 and got.run["title"].endswith("…")
+    assert {len(layer["name"]) for layer in got.run["layers"]} == {1000}
+    assert len(got.run["config"]["lesson"]) == 20_000 and "\n" in got.run["config"]["lesson"]
+
+
 def test_blank_lines_only_is_no_events(tmp_path: Path) -> None:
     path = tmp_path / "blank.jsonl"
     path.write_text("\n" * 1_000_000)
