@@ -40,7 +40,7 @@ from bp_tui.core.config import (
     Scenario,
     TrainConfig,
 )
-from bp_tui.core.safe_text import safe_text
+from bp_tui.core.safe_text import json_depth, safe_text
 
 BUILTIN_DIR = Path(__file__).resolve().parent
 FIRST_BUILTIN = "healthy"  # the baseline is listed first: compare every pathology with it
@@ -568,8 +568,6 @@ def _parse(path: Path, file: str) -> tuple[dict[str, Any], str]:
 
 
 def _depth(value: Any) -> int:
-    from bp_tui.core.safe_text import json_depth
-
     return json_depth(value, MAX_DEPTH)
 
 
@@ -665,14 +663,13 @@ def scenario_from_config(config: Any, file: str) -> Scenario:
     if not isinstance(config, dict):
         raise ScenarioError(file, "config", f"{_found(config)}, expected an object")
     values = {k: v for k, v in config.items() if k in _TOP or k in _TABLES}
+    # Scenario's fields that no file sets; a key beyond these is not a config we wrote
     extra = set(config) - set(values) - {"name", "fix", "fix_summary", "source"}
     if extra:
         raise ScenarioError(file, f"config.{sorted(extra)[0]}", "unknown key")
     if _depth(values) > MAX_DEPTH:
         raise ScenarioError(file, "config", f"nested deeper than {MAX_DEPTH} levels")
     checked = _check_tables(values, _TOP, "config.", file)
-    for table in _TABLES:  # config holds every key; a list is TOML's array
-        checked.setdefault(table, {})
     scenario = _resolve(checked, str(config.get("name") or Path(file).stem))
     _check_together(scenario, {}, file)
     fix_summary = config.get("fix_summary", "")
