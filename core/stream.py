@@ -54,7 +54,7 @@ STEP_KEYS = ("step", *SCALAR_KEYS, *FLAG_KEYS, *LAYER_KEYS)
 # newlines): stop buffering instead of growing without bound.
 MAX_LINE_BYTES = 16 * 1024 * 1024
 # A run event's config nests a few levels (config.model.hidden); deeper is not ours, and
-# would make every later walk over it (showing, checking) recurse without need.
+# would make every later walk over a run or end event (showing, checking) recurse deeply.
 MAX_RUN_DEPTH = 16
 _CHUNK = 1 << 16
 MAX_STEP = 2**63  # step numbers are int64 wherever they are indexed or plotted
@@ -177,8 +177,14 @@ def _check_run(event: dict[str, Any]) -> str | None:
             if not ok(layer.get(key)):
                 found = _json_kind(layer.get(key))
                 return f"layers[{i}].{key}: found {found}, allowed {allowed}"
+    return _check_depth(event)
+
+
+def _check_depth(event: dict[str, Any]) -> str | None:
+    """Run and end events are walked (``safe_strings``): their nesting is bounded."""
     if json_depth(event, MAX_RUN_DEPTH) > MAX_RUN_DEPTH:
-        return f"config: found objects nested too deeply, allowed at most {MAX_RUN_DEPTH} levels"
+        kind = event["type"]
+        return f"{kind} event: found values nested too deeply, allowed {MAX_RUN_DEPTH} levels"
     return None
 
 
@@ -196,7 +202,7 @@ def _check_end(event: dict[str, Any]) -> str | None:
         return f"step: found {_json_kind(step)}, allowed an integer or null"
     if not _is_text(event.get("reason")):
         return f"reason: found {_json_kind(event.get('reason'))}, allowed a string"
-    return None
+    return _check_depth(event)
 
 
 # Strings from a stream reach the terminal: made visible once, when a run or end event

@@ -212,6 +212,7 @@ RUN = {"type": "run", "version": 1, "title": "t", "layers": [{"name": "L1"}]}
             "nested",
         ),
         ('{"type": "end", "step": 2, "reason": 5}', "reason"),
+        ('{"type": "end", "step": 2, "x": ' + "[" * 900 + "]" * 900 + "}", "nested"),
         ('{"type": "step", "step": 2, "grad_norm": [' + "1," * 100_000 + "1]}", "at most 256"),
     ],
 )
