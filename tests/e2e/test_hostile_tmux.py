@@ -123,3 +123,18 @@ def start_waiting(p: TmuxPane) -> int:
     pid = p.bp_tui_pid()
     wait_for("a first training step on screen", lambda: (p.step() or 0) >= 1, timeout=20)
     return pid
+
+
+def test_held_lr_key_stops_at_the_bound_and_the_status_line_says_so(pane: Any, bp_tui: str) -> None:
+    p = pane(160, 40)  # wide: the status line has room for the source's detail
+    p.type_line(f"{bp_tui} {SCENARIO}; echo EXIT=$?")
+    pid = start_waiting(p)
+    p.keys(*["["] * 25)  # 0.05 / 2**25 is far below the 1e-06 bound
+    wait_for(
+        "the status line to say the rate is held",
+        lambda: "lr held at 1e-06" in " ".join(p.lines()),
+        timeout=20,
+    )
+    assert pid in p.processes(), "the dashboard ended"
+    p.keys("q")
+    assert exit_status(p) == 0

@@ -76,6 +76,8 @@ def test_lr_is_held_within_its_range_and_the_status_says_so() -> None:
     assert f"lr held at {MAX_LR:g}" in source.detail
     source.command("lr", 0.01)
     assert source.detail == ""
+    source.command("lr", MIN_LR)  # the dashboard clamps first: at the bound says so too
+    assert f"lr held at {MIN_LR:g}" in source.detail
 
 
 def test_holding_the_lr_keys_stops_at_the_bounds() -> None:

@@ -92,7 +92,8 @@ class LiveSource:
         """Send a command (see ``tui.sources.base.COMMANDS``); bad values raise ValueError."""
         checked = _check_command(name, value)
         if name == "lr":
-            held = checked != float(value)  # type: ignore[arg-type]
+            # at a bound: beyond it (held there), or already clamped by the dashboard
+            held = checked in (MIN_LR, MAX_LR)
             self.detail = (
                 f"lr held at {checked:g} (allowed {MIN_LR:g} to {MAX_LR:g})" if held else ""
             )
