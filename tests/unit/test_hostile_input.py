@@ -4,7 +4,6 @@ from a file reaches the terminal with its control characters made visible."""
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 from pathlib import Path
@@ -284,6 +283,12 @@ def test_blank_lines_only_is_no_events(tmp_path: Path) -> None:
     ],
 )
 def test_recorded_config_of_wrong_types_falls_back_to_the_title(config: object) -> None:
+    if isinstance(config, dict):  # one wrong key in the config a real run writes
+        full = load("healthy").to_dict()
+        for key, value in config.items():
+            both = isinstance(value, dict) and isinstance(full.get(key), dict)
+            full[key] = {**full[key], **value} if both else value
+        config = full
     run = {**RUN, "title": "from the run", "config": config}
     scenario = recorded_scenario("r.jsonl", run, 7, "Replay of")
     assert scenario.title == "from the run" and scenario.steps == 7
@@ -330,7 +335,7 @@ def test_writer_converts_what_a_training_loop_passes(tmp_path: Path) -> None:
         (lambda w: w.step(2, 0.8, finite="yes"), "finite"),
         (lambda w: w.step(2, "0.8"), "loss"),
         (lambda w: w.step(2.5, 0.8), "step"),
-        (lambda w: w.step(True, 0.8), "step"),
+        (lambda w: w.step(True, 0.8), "found true"),
         (lambda w: w.step(2, 0.8, accuracy=10**400), "float64"),
         (lambda w: w.step(2, 0.8, grad_norm=[[1.0], [2.0]]), "grad_norm"),
         (lambda w: w.step(1, 0.8), "must increase"),
@@ -359,11 +364,3 @@ def test_writer_refuses_a_bad_run_event_before_creating_the_file(tmp_path: Path)
     with EventWriter(path, config={"steps": "5000", "lesson": 5}) as w:
         w.step(1, 0.5)
     assert recorded_scenario(str(path), read_stream(path).run, 1, "Replay of").steps == 1
-
-
-def test_symlink_loop_errno_is_what_the_loader_reports(tmp_path: Path) -> None:
-    loop = tmp_path / "x"
-    os.symlink(loop, loop)
-    with pytest.raises(OSError) as info:
-        os.stat(loop)
-    assert info.value.errno == errno.ELOOP  # the platform reports the loop as such
