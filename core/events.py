@@ -168,18 +168,35 @@ def _reject_constant(name: str) -> Any:
     raise EventDecodeError(f"{name} is not valid JSON (non-finite numbers are written as null)")
 
 
+# The largest integer a reader can turn into a float64 (History, the plots): a larger one
+# would raise OverflowError far from the line that held it.
+MAX_JSON_INT = int(np.finfo(np.float64).max)
+
+
+def _int_in_range(text: str) -> int:
+    value = int(text)
+    if not -MAX_JSON_INT <= value <= MAX_JSON_INT:
+        raise EventDecodeError(
+            f"found an integer of {len(text)} digits, allowed numbers within float64's range"
+        )
+    return value
+
+
 def decode(line: str | bytes) -> dict[str, Any]:
     """Parse one line of a stream into its event dict.
 
-    Strict: rejects ``NaN`` / ``Infinity`` literals, anything but a JSON object, and an
-    object without a string ``"type"``. Raises ``EventDecodeError`` (a ``ValueError``)
-    with a one-line message. Unknown types are accepted (readers skip what they do not
-    know), so a newer writer does not break an older reader.
+    Strict: rejects ``NaN`` / ``Infinity`` literals, integers beyond float64's range,
+    anything but a JSON object, an object without a string ``"type"``, and nesting too
+    deep for Python's parser. Raises ``EventDecodeError`` (a ``ValueError``) with a
+    one-line message. Unknown types are accepted (readers skip what they do not know),
+    so a newer writer does not break an older reader.
     """
     try:
-        obj = json.loads(line, parse_constant=_reject_constant)
+        obj = json.loads(line, parse_constant=_reject_constant, parse_int=_int_in_range)
     except EventDecodeError:
         raise
+    except RecursionError:
+        raise EventDecodeError("found arrays or objects nested too deeply to parse") from None
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         raise EventDecodeError(f"not valid JSON: {exc}") from None
     if not isinstance(obj, dict):

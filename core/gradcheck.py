@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -40,6 +41,10 @@ TOLERANCE = 1e-6  # the lesson's bar for a correct backward pass
 # own rounding dominates (vanishing first layers, a loss of 1e200); 10x leaves margin.
 NOISE_FACTOR = 10.0
 BACKPROP_TIMING = 0.02  # s: backprop is timed over repeats that fill at least this
+
+# ``progress(done, total)``: parameters estimated so far, of all of them. Called after
+# every parameter; a slow display should rate-limit itself.
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -73,25 +78,39 @@ def _loss_fn(loss: str | LossFn) -> LossFn:
 
 
 def numerical_grads(
-    net: MLP, X: np.ndarray, Y: np.ndarray, loss: str | LossFn, eps: float = 1e-6
+    net: MLP,
+    X: np.ndarray,
+    Y: np.ndarray,
+    loss: str | LossFn,
+    eps: float = 1e-6,
+    progress: Progress | None = None,
 ) -> list[np.ndarray]:
     """Central-difference estimates of ``dL/dp`` for each array of ``net.params()``.
 
-    Parameters are restored exactly afterwards.
+    Parameters are restored exactly afterwards, also when interrupted (Ctrl+C, or an
+    exception raised by ``progress``, which is how a caller stops a long check).
     """
     fn = _loss_fn(loss)
+    params = net.params()
+    total = sum(p.size for p in params)
+    done = 0
     estimates = []
-    for p in net.params():
+    for p in params:
         g = np.empty_like(p)
         flat_p, flat_g = p.reshape(-1), g.reshape(-1)  # views of p and g
         for i in range(flat_p.size):
             original = flat_p[i]
-            flat_p[i] = original + eps
-            plus = fn(net.forward(X), Y)[0]
-            flat_p[i] = original - eps
-            minus = fn(net.forward(X), Y)[0]
-            flat_p[i] = original
+            try:
+                flat_p[i] = original + eps
+                plus = fn(net.forward(X), Y)[0]
+                flat_p[i] = original - eps
+                minus = fn(net.forward(X), Y)[0]
+            finally:
+                flat_p[i] = original
             flat_g[i] = (plus - minus) / (2.0 * eps)
+            done += 1
+            if progress is not None:
+                progress(done, total)
         estimates.append(g)
     return estimates
 
@@ -104,19 +123,30 @@ def backprop_grads(net: MLP, X: np.ndarray, Y: np.ndarray, loss: str | LossFn) -
 
 
 def gradcheck(
-    net: MLP, X: np.ndarray, Y: np.ndarray, loss: str | LossFn, eps: float = 1e-6
+    net: MLP,
+    X: np.ndarray,
+    Y: np.ndarray,
+    loss: str | LossFn,
+    eps: float = 1e-6,
+    progress: Progress | None = None,
 ) -> list[LayerCheck]:
     """Compare backprop with finite differences on ``X`` ``(m, n_in)``, ``Y`` ``(m, n_out)``.
 
     ``loss`` is a name (``config.LOSSES``) or a loss callable. Returns one
     ``LayerCheck`` per layer, input side first. The network's parameters are left as
-    they were; its gradients hold the backprop result.
+    they were; its gradients hold the backprop result. ``progress(done, total)`` is
+    called after each parameter's finite difference.
     """
-    return timed_gradcheck(net, X, Y, loss, eps)[0]
+    return timed_gradcheck(net, X, Y, loss, eps, progress)[0]
 
 
 def timed_gradcheck(
-    net: MLP, X: np.ndarray, Y: np.ndarray, loss: str | LossFn, eps: float = 1e-6
+    net: MLP,
+    X: np.ndarray,
+    Y: np.ndarray,
+    loss: str | LossFn,
+    eps: float = 1e-6,
+    progress: Progress | None = None,
 ) -> tuple[list[LayerCheck], GradcheckCost]:
     """``gradcheck`` and what each side cost (see ``GradcheckCost``).
 
@@ -126,7 +156,7 @@ def timed_gradcheck(
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
     t0 = time.perf_counter()
-    numeric = numerical_grads(net, X, Y, loss, eps)
+    numeric = numerical_grads(net, X, Y, loss, eps, progress)
     fd_seconds = time.perf_counter() - t0
     analytic = backprop_grads(net, X, Y, loss)
     bp_seconds, spent = math.inf, 0.0

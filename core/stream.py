@@ -42,6 +42,7 @@ from bp_tui.core.events import (
     end_event,
     run_event,
 )
+from bp_tui.core.safe_text import json_depth, safe_strings
 
 # Step keys and the JSON values a reader accepts for them (``null`` always allowed);
 # the per-layer list keys are the design's, shared with History.
@@ -52,7 +53,14 @@ STEP_KEYS = ("step", *SCALAR_KEYS, *FLAG_KEYS, *LAYER_KEYS)
 # A "line" longer than this is not an event stream (a binary file, a file with no
 # newlines): stop buffering instead of growing without bound.
 MAX_LINE_BYTES = 16 * 1024 * 1024
+# A run event's config nests a few levels (config.model.hidden); deeper is not ours, and
+# would make every later walk over a run or end event (showing, checking) recurse deeply.
+MAX_RUN_DEPTH = 16
 _CHUNK = 1 << 16
+MAX_STEP = 2**63  # step numbers are int64 wherever they are indexed or plotted
+# Layers a stream may have: the dashboard's History keeps ~0.35 MB of buckets per layer
+# (88 MB at this bound; a 100 000-entry grad_norm list would have asked for 34 GB).
+MAX_LAYERS = 256
 
 
 class StreamError(Exception):
@@ -92,20 +100,37 @@ class StreamContents:
 
 
 def _json_kind(value: Any) -> str:
-    """How a found value is named in an error message: its JSON text, kept short."""
+    """How a found value is named in an error message: its JSON text, kept short (JSON
+    escapes control characters, so the text is safe to print)."""
+    if isinstance(value, list | dict) and json_depth(value, 4) > 4:
+        return "a deeply nested " + ("list" if isinstance(value, list) else "object")
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a number beyond float64's range"  # a literal like 1e400 parses to inf
     text = encode({"v": value})[5:-1]
     return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A JSON number a reader can use: finite (``1e400`` parses to inf) and not a bool;
+    ``decode`` has already refused integers beyond float64's range."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_text(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _is_count(value: Any) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def _check_step(event: dict[str, Any], last_step: int | None) -> str | None:
     """Why ``event`` (a step) cannot be shown, or ``None`` when it can."""
     step = event.get("step")
-    if not isinstance(step, int) or isinstance(step, bool):
-        return f"step: found {_json_kind(step)}, allowed an integer"
+    if not isinstance(step, int) or isinstance(step, bool) or not -MAX_STEP <= step < MAX_STEP:
+        return f"step: found {_json_kind(step)}, allowed an integer below 2**63"
     if last_step is not None and step <= last_step:
         return f"step: found {step} after step {last_step}, allowed only increasing steps"
     for key in SCALAR_KEYS:
@@ -122,6 +147,8 @@ def _check_step(event: dict[str, Any], last_step: int | None) -> str | None:
             continue
         if not isinstance(value, list) or not all(v is None or _is_number(v) for v in value):
             return f"{key}: found {_json_kind(value)}, allowed a list of numbers or null"
+        if len(value) > MAX_LAYERS:
+            return f"{key}: found {len(value):,} entries, allowed at most {MAX_LAYERS} layers"
     return None
 
 
@@ -135,12 +162,56 @@ def _check_run(event: dict[str, Any]) -> str | None:
             f"version: found {version}, allowed {EVENT_VERSION} or older "
             "(the stream was written by a newer bp-tui: upgrade to read it)"
         )
+    for key in ("scenario", "title"):
+        if not _is_text(event.get(key)):
+            return f"{key}: found {_json_kind(event.get(key))}, allowed a string or null"
     layers = event.get("layers")
     if layers is not None and not (
         isinstance(layers, list) and all(isinstance(x, dict) for x in layers)
     ):
         return f"layers: found {_json_kind(layers)}, allowed a list of objects"
+    if layers is not None and len(layers) > MAX_LAYERS:
+        return f"layers: found {len(layers):,} layers, allowed at most {MAX_LAYERS}"
+    for i, layer in enumerate(layers or []):
+        for key, ok, allowed in _LAYER_FIELDS:
+            if not ok(layer.get(key)):
+                found = _json_kind(layer.get(key))
+                return f"layers[{i}].{key}: found {found}, allowed {allowed}"
+    return _check_depth(event)
+
+
+def _check_depth(event: dict[str, Any]) -> str | None:
+    """Run and end events are walked (``safe_strings``): their nesting is bounded."""
+    if json_depth(event, MAX_RUN_DEPTH) > MAX_RUN_DEPTH:
+        kind = event["type"]
+        return f"{kind} event: found values nested too deeply, allowed {MAX_RUN_DEPTH} levels"
     return None
+
+
+_LAYER_FIELDS = (
+    ("name", _is_text, "a string or null"),
+    ("activation", _is_text, "a string or null"),
+    ("fan_in", _is_count, "an integer or null"),
+    ("fan_out", _is_count, "an integer or null"),
+)
+
+
+def _check_end(event: dict[str, Any]) -> str | None:
+    step = event.get("step")
+    if step is not None and (not isinstance(step, int) or isinstance(step, bool)):
+        return f"step: found {_json_kind(step)}, allowed an integer or null"
+    if not _is_text(event.get("reason")):
+        return f"reason: found {_json_kind(event.get('reason'))}, allowed a string"
+    return _check_depth(event)
+
+
+# Strings from a stream reach the terminal: made visible once, when a run or end event
+# is accepted (core.safe_text). The run's config lesson keeps its paragraphs.
+_PROSE_KEYS = frozenset({"lesson"})
+# ...and cut: a title or a layer name is one line of a pane, a lesson a few screens (the
+# scenario loader's own limits are 200 and 20 000 characters)
+MAX_NAME_CHARS = 1000
+MAX_PROSE_CHARS = 20_000
 
 
 class StreamParser:
@@ -160,6 +231,7 @@ class StreamParser:
         self.end: dict[str, Any] | None = None
         self.last_step: int | None = None
         self.lines = 0  # complete lines consumed
+        self.events = 0  # run, step and end events accepted
         self._buffer = b""
 
     @property
@@ -214,7 +286,8 @@ class StreamParser:
         except EventDecodeError as exc:
             # json's "line 1 column 5 (char 4)" would clash with the file's line number
             found = re.sub(r": line 1 column (\d+) \(char \d+\)", r" at column \1", str(exc))
-            self._fail(number, f"{found}; allowed one JSON object per line")
+            allowed = "" if "allowed" in found else "; allowed one JSON object per line"
+            self._fail(number, found + allowed)
             return None
         kind = event["type"]
         problem: str | None = None
@@ -228,21 +301,44 @@ class StreamParser:
         elif kind == "step":
             problem = _check_step(event, self.last_step)
         elif kind == "end":
-            step = event.get("step")
-            if step is not None and (not isinstance(step, int) or isinstance(step, bool)):
-                problem = f"step: found {_json_kind(step)}, allowed an integer or null"
+            problem = _check_end(event)
         else:
             return None  # a type from a newer writer: skipped, as decode() promises
         if problem is not None:
             self._fail(number, problem)
             return None
+        self.events += 1
         if kind == "run":
-            self.run = event
+            event = self.run = safe_strings(
+                event,
+                prose_keys=_PROSE_KEYS,
+                max_len=MAX_NAME_CHARS,
+                prose_max_len=MAX_PROSE_CHARS,
+            )
         elif kind == "step":
             self.last_step = event["step"]
         else:
-            self.end = event
+            event = self.end = safe_strings(event, max_len=MAX_NAME_CHARS)
         return event
+
+    def check_line(self, raw: bytes) -> str | None:
+        """Take one complete line as the next line of the stream: ``None`` when it is
+        valid (and counted as read), else the problem as the reader words it, leaving
+        the parser as it was. The writer's check (``EventWriter``)."""
+        event = self._line(raw, self.lines + 1)
+        if self.error is not None:
+            problem, self.error = self.error.message, None
+            return problem
+        self.lines += 1
+        return None if event is not None else "not an event this stream can hold"
+
+    def no_events_error(self) -> StreamError | None:
+        """The whole-file fault of a stream without a single event (empty, or only blank
+        lines and unknown types), once it has been read to its end."""
+        if self.error is not None or self.events:
+            return None
+        what = "empty file" if self.lines == 0 else f"no events in {self.lines:,} lines"
+        return StreamError(self.path, None, f"{what}, allowed one JSON event per line")
 
 
 def read_stream(path: str | os.PathLike[str]) -> StreamContents:
@@ -263,9 +359,7 @@ def read_stream(path: str | os.PathLike[str]) -> StreamContents:
         contents.error = StreamError(path, None, f"cannot read: {reason.lower()}")
         return contents
     _collect(contents, parser.finish())
-    contents.error = parser.error
-    if contents.error is None and parser.lines == 0:
-        contents.error = StreamError(path, None, "empty file, allowed one JSON event per line")
+    contents.error = parser.error or parser.no_events_error()
     return contents
 
 
@@ -296,12 +390,20 @@ def _layer_dict(spec: LayerSpec) -> dict[str, Any]:
 
 
 def _plain_value(value: Any) -> Any:
-    """Tensors and arrays (anything with ``tolist()``: torch, NumPy), also inside lists,
-    as plain lists and numbers."""
+    """Tensors and arrays (anything with ``tolist()``: torch, NumPy, their scalars and 0-d
+    forms), also inside lists, as plain lists and numbers."""
     if hasattr(value, "tolist"):
         return value.tolist()
     if isinstance(value, list | tuple):
         return [_plain_value(v) for v in value]
+    return value
+
+
+def _flag(value: Any) -> Any:
+    """A flag as the stream holds it: ``0`` / ``1`` (a counter, a 0-d int tensor) as a
+    bool; anything else unchanged, for the reader's check to accept or refuse."""
+    if type(value) is int and value in (0, 1):
+        return bool(value)
     return value
 
 
@@ -334,9 +436,12 @@ class EventLog:
         return self._file is None
 
     def write(self, events: Iterable[dict[str, Any]]) -> None:
+        self.write_lines("".join(encode(e) + "\n" for e in events))
+
+    def write_lines(self, lines: str) -> None:
+        """Write lines already encoded (each ending in a newline) as ``write`` does."""
         if self._file is None:
             raise ValueError(f"{self.path}: the stream is closed")
-        lines = "".join(encode(e) + "\n" for e in events)
         if not lines:
             return
         # One write() of whole lines: a kill leaves at most a partial last line, which
@@ -361,6 +466,16 @@ class EventWriter:
     entry per layer. ``config``: any JSON-able dict shown as the run's configuration.
     The run event is written on construction; ``close()`` (or leaving the ``with``
     block) writes the end event.
+
+    Every event is checked by the reader's own checks (``StreamParser.check_line``)
+    before it is written, so whatever the writer writes, ``read_stream`` reads back: a
+    value the reader would refuse raises ``ValueError`` at the call, naming the field,
+    and nothing is written. Accepted, and converted: Python, NumPy and torch numbers,
+    0-d arrays and tensors (``.tolist()``), 1-d ones for the per-layer fields; NaN and
+    inf (written as ``null``, the step marked ``finite: false``); ``0`` / ``1`` for the
+    flags ``clipped`` and ``finite``. Refused: ``step`` that is not an integer (``2.5``,
+    ``"3"``, ``True``) or does not increase, strings for numbers, nested lists, integers
+    beyond float64's range.
     """
 
     def __init__(
@@ -376,33 +491,42 @@ class EventWriter:
     ) -> None:
         self.layers = [_layer_dict(spec) for spec in layers or []]
         self.last_step: int | None = None
-        self._log = EventLog(path, flush_every=flush_every)
-        self._log.write(
-            [
-                run_event(
-                    scenario=scenario,
-                    title=title or Path(path).stem,
-                    seed=seed,
-                    layers=self.layers,
-                    config=config,
-                )
-            ]
+        self._checker = StreamParser(path)
+        event = run_event(
+            scenario=scenario,
+            title=title or Path(path).stem,
+            seed=_plain_value(seed),
+            layers=[{k: _plain_value(v) for k, v in layer.items()} for layer in self.layers],
+            config=config,
         )
+        line = self._checked(event)  # before the file is opened: a refused run leaves none
+        self._log = EventLog(path, flush_every=flush_every)
+        self._log.write_lines(line)
 
     @property
     def path(self) -> Path:
         return self._log.path
 
+    def _checked(self, event: dict[str, Any]) -> str:
+        """The event's line, once the reader's checks accept it; ``ValueError`` if not."""
+        try:
+            line = encode(event)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise ValueError(f"{event['type']} event: cannot write it as JSON ({exc})") from None
+        problem = self._checker.check_line(line.encode("utf-8"))
+        if problem is not None:
+            raise ValueError(f"{event['type']} event: {problem}")
+        return line + "\n"
+
     def step(self, step: int, loss: float | None, **fields: Any) -> None:
         """Write one step. ``fields``: any other step key of the design (``grad_norm``,
-        ``dead``, ``clipped``...); tensors, arrays and NaN are fine (NaN is written as
-        null and the step marked ``finite: false`` unless ``finite`` is given)."""
+        ``dead``, ``clipped``...); see the class docstring for the values accepted."""
         unknown = sorted(set(fields) - set(STEP_KEYS))
         if unknown:
             allowed = ", ".join(STEP_KEYS[1:])
             raise TypeError(f"unknown step field {unknown[0]!r}; allowed: {allowed}")
-        step = int(step)
-        if self.last_step is not None and step <= self.last_step:
+        step = _plain_value(step)
+        if self.last_step is not None and _is_number(step) and step <= self.last_step:
             raise ValueError(f"step {step} after step {self.last_step}: steps must increase")
         event: dict[str, Any] = {"type": "step", "step": step, "loss": _plain_value(loss)}
         for key, value in fields.items():
@@ -413,10 +537,10 @@ class EventWriter:
                 raise ValueError(
                     f"{key} has {len(value)} entries, the stream has {len(self.layers)} layers"
                 )
-            event[key] = value
+            event[key] = _flag(value) if key in FLAG_KEYS else value
         if "finite" not in event:
             event["finite"] = _all_finite(event.values())
-        self._log.write([event])
+        self._log.write_lines(self._checked(event))
         self.last_step = step
 
     def close(self, reason: str = "completed") -> None:
@@ -424,7 +548,7 @@ class EventWriter:
         Idempotent."""
         if self._log.closed:
             return
-        self._log.write([end_event(self.last_step or 0, reason)])
+        self._log.write_lines(self._checked(end_event(self.last_step or 0, reason)))
         self._log.close()
 
     def __enter__(self) -> EventWriter:

@@ -19,9 +19,13 @@ none. ``[train] lr_schedule`` written without ``lr`` sets ``lr`` to its first ra
 from __future__ import annotations
 
 import difflib
+import errno
 import itertools
 import json
 import math
+import os
+import re
+import stat
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import fields
@@ -44,6 +48,7 @@ from bp_tui.core.config import (
 )
 from bp_tui.core.datasets import TWO_CLASS
 from bp_tui.core.losses import n_outputs
+from bp_tui.core.safe_text import json_depth, safe_text
 
 BUILTIN_DIR = Path(__file__).resolve().parent
 FIRST_BUILTIN = "healthy"  # the baseline is listed first: compare every pathology with it
@@ -57,7 +62,21 @@ MAX_CLASSES = 10
 MAX_HIDDEN_LAYERS = 64
 MAX_WIDTH = 4096
 MAX_PARAMS = 20_000_000  # weights and biases of the whole network
-MAX_PROBE_VALUES = 50_000_000  # samples x widest layer: the full-data probe holds this many
+# The trainer's arrays, estimated from the shapes (``memory_estimate``): parameters,
+# gradients and optimiser state, plus every layer's buffers for a minibatch and for the
+# full-data probe. 2 GiB is far beyond anything the dashboard can show.
+MAX_MEMORY_BYTES = 2 * 1024**3
+# Floating-point operations of the whole run (``flops_estimate``): about a day at the
+# 10 GFLOP/s a NumPy MLP of this size reaches on one core.
+MAX_FLOPS = 1e15
+FLOPS_PER_SECOND = 1e10  # the rate the time estimate in the message assumes
+# A scenario file: a lesson at its limit is at most ~80 KB; tomllib (pure Python) needs
+# about 1 s for 256 KiB of numbers on this machine.
+MAX_FILE_BYTES = 256 * 1024
+MAX_TITLE = 200  # characters; a title and a summary are one line on screen
+MAX_SUMMARY = 2000
+MAX_LESSON = 20_000  # a few screens of Markdown; 5 MB froze the dashboard for 90 s
+MAX_DEPTH = 8  # arrays and tables nested deeper than any scenario key needs
 MAX_LR = 1000.0
 MAX_SPEED = 1e6  # steps/s: beyond what the trainer reaches; leave `speed` out for full speed
 MAX_SCALE = 1000.0  # init_scale and |bias_init|
@@ -68,11 +87,14 @@ MAX_SCHEDULE = 1000  # entries of train.lr_schedule
 class ScenarioError(ValueError):
     """A scenario that cannot be loaded; ``str()`` is ``FILE: KEY: problem`` on one line."""
 
-    def __init__(self, file: str, key: str, problem: str) -> None:
+    def __init__(self, file: str, key: str, problem: str, line: int | None = None) -> None:
         self.file = file
         self.key = key
+        self.line = line  # the file's line the key is on, when it could be found
         self.problem = " ".join(problem.split())  # one line, whatever the parser said
-        super().__init__(f"{file}: {key}: {self.problem}")
+        where = f" (line {line})" if line is not None else ""
+        # a key (or file name) with control characters in it is shown, not obeyed
+        super().__init__(safe_text(f"{file}: {key}: {self.problem}{where}"))
 
 
 class ScenarioInfo(NamedTuple):
@@ -106,16 +128,25 @@ def _kind(value: Any) -> str:
     return next((name for t, name in _TYPE_NAMES if isinstance(value, t)), "a date/time")
 
 
-def _show(value: Any) -> str:
-    """A value the way it would be written in TOML, shortened to fit one line."""
+def _show(value: Any, depth: int = 0) -> str:
+    """A value the way it would be written in TOML, shortened to fit one line.
+
+    Bounded work whatever the value: long strings and arrays are cut before they are
+    joined, and nesting beyond two levels is shown as ``[...]``.
+    """
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, str):
-        text = json.dumps(value)
+        text = json.dumps(value[:60])  # json escapes control characters: safe to print
     elif isinstance(value, list):
-        text = "[" + ", ".join(_show(v) for v in value) + "]"
+        if depth >= 2:
+            text = "[...]" if value else "[]"
+        else:
+            text = "[" + ", ".join(_show(v, depth + 1) for v in value[:20]) + "]"
     elif isinstance(value, dict):
         text = "a table"
+    elif isinstance(value, int) and abs(value) >= 10**30:
+        text = f"an integer of {len(str(abs(value)))} digits"
     else:
         text = str(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -146,7 +177,7 @@ def _integer(lo: int, hi: int) -> Check:
         if isinstance(value, bool) or not isinstance(value, int):
             raise _Invalid(f"{_found(value)}, expected an integer from {lo} to {hi}")
         if not lo <= value <= hi:
-            raise _Invalid(f"found {value}, allowed {lo} to {hi}")
+            raise _Invalid(f"found {_show(value)}, allowed {lo} to {hi}")
         return value
 
     return check
@@ -181,10 +212,15 @@ def _choice(names: tuple[str, ...]) -> Check:
     return check
 
 
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise _Invalid(f"{_found(value)}, expected a string")
-    return value
+def _text(limit: int) -> Check:
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise _Invalid(f"{_found(value)}, expected a string")
+        if len(value) > limit:
+            raise _Invalid(f"found {len(value):,} characters, allowed at most {limit:,}")
+        return value
+
+    return check
 
 
 def _hidden(value: Any) -> tuple[int, ...]:
@@ -260,9 +296,9 @@ def _lr_schedule(value: Any) -> tuple[tuple[int, float], ...]:
 # ---------------------------------------------------------------- the schema
 
 _TOP: dict[str, Check] = {
-    "title": _text,
-    "summary": _text,
-    "lesson": _text,
+    "title": _text(MAX_TITLE),
+    "summary": _text(MAX_SUMMARY),
+    "lesson": _text(MAX_LESSON),
     "seed": _integer(0, MAX_SEED),
     "steps": _integer(1, MAX_STEPS),
     # the dashboard's default pace (steps/s), so a run lasts long enough to watch
@@ -322,7 +358,7 @@ def _check_tables(doc: dict[str, Any], top: Iterable[str], prefix: str, file: st
     """Check one level (the file, or its [fix]); returns the checked values written there."""
     top = tuple(top)
     out: Values = {}
-    where = "the scenario" if not prefix else "[fix]"
+    where = "[fix]" if prefix == "fix." else "the scenario"
     for key, value in doc.items():
         dotted = prefix + key
         if key in _TABLES:
@@ -365,7 +401,12 @@ def _resolve(values: Values, name: str) -> Scenario:
         if k in values
     }
     top.setdefault("title", name)
-    return Scenario(name=name, **top, **tables)  # type: ignore[arg-type]
+    # The file's text reaches the terminal from here on: its control characters are
+    # made visible once, now (core.safe_text), the lesson keeping its newlines.
+    for key in ("title", "summary"):
+        top[key] = safe_text(top.get(key, ""))
+    top["lesson"] = safe_text(top.get("lesson", ""), prose=True)
+    return Scenario(name=safe_text(name), **top, **tables)  # type: ignore[arg-type]
 
 
 def _check_together(s: Scenario, fix: Values, file: str) -> None:
@@ -406,14 +447,76 @@ def _check_together(s: Scenario, fix: Values, file: str) -> None:
             f"found {params:,} parameters, allowed at most {MAX_PARAMS:,} "
             "(use fewer or narrower layers)",
         )
-    probe = s.data.samples * max(s.model.hidden)
-    if probe > MAX_PROBE_VALUES:
+    memory = memory_estimate(s)
+    if memory > MAX_MEMORY_BYTES:
         raise ScenarioError(
             file,
-            key("data.samples", "model.hidden"),
-            f"found {s.data.samples} samples x {max(s.model.hidden)} units = {probe:,} values "
-            f"in the full-data probe, allowed at most {MAX_PROBE_VALUES:,} "
-            "(use fewer samples or narrower layers)",
+            key("data.samples", "model.hidden", "train.batch_size"),
+            f"found a scenario that needs about {_gib(memory)} of memory (the network's "
+            f"layers for a minibatch and for the full-data probe of {s.data.samples:,} "
+            f"samples), allowed at most {_gib(MAX_MEMORY_BYTES)} "
+            "(use fewer samples or fewer, narrower layers)",
+        )
+
+
+def _gib(n_bytes: float) -> str:
+    return f"{n_bytes / 1024**3:.3g} GiB"
+
+
+def _sizes(s: Scenario) -> list[int]:
+    """Layer widths, input (2) to output, as the trainer builds the network."""
+    return [2, *s.model.hidden, _n_outputs(s.model.loss, s.data.classes)]
+
+
+# Arrays the size of the parameter vector: parameters, gradients, W.T copies, the
+# trainer's scratch, plus the optimiser's state (and its copy of the previous weights).
+_PARAM_COPIES = {"sgd": 4, "momentum": 6, "adam": 7}
+
+
+def memory_estimate(s: Scenario) -> int:
+    """Bytes of float64 arrays the trainer writes for ``s``, estimated from the shapes.
+
+    Per layer and minibatch row: ``Z``, ``A`` and ``dZ`` (``fan_out`` each; a linear
+    layer's ``A`` and ``dZ`` are its ``Z`` and ``dA``) and ``dX`` (``fan_in``). Per
+    row of the full-data probe, which runs forward only: ``Z`` and ``A``. Plus the data
+    set and its targets and a few copies of the parameter vector (``_PARAM_COPIES``).
+    NumPy's temporaries come on top; buffers allocated but never written (the probe's
+    ``dZ``, ``dX``) are not counted, since they take no memory until written. Measured (50 000
+    samples, adam, 20 steps): 625 / 1704 / 414 MB estimated against 688 / 1748 / 438 MB
+    of peak RSS growth for hidden [256]*3, [1024]*2, [64]*8: 3-10% under.
+    """
+    sizes = _sizes(s)
+    params = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
+    last = len(sizes) - 2  # the output layer's index: linear
+    pairs = list(enumerate(itertools.pairwise(sizes)))
+    batch_row = sum(a + b * (1 if i == last else 3) for i, (a, b) in pairs)
+    probe_row = sum(b * (1 if i == last else 2) for i, (_a, b) in pairs)
+    data = s.data.samples * (sizes[0] + sizes[-1] + 1)
+    arrays = s.train.batch_size * batch_row + s.data.samples * probe_row + data
+    return 8 * (params * _PARAM_COPIES.get(s.train.optimizer, 7) + arrays)
+
+
+def flops_estimate(s: Scenario) -> float:
+    """Floating-point operations of the whole run: per step a forward and a backward pass
+    over the minibatch (6 per weight per example), plus the probe's forward pass over the
+    full data set every ``probe_every`` steps (2 per weight per example)."""
+    sizes = _sizes(s)
+    weights = sum(a * b for a, b in itertools.pairwise(sizes))
+    per_step = 6 * s.train.batch_size * weights + 2 * s.data.samples * weights / s.train.probe_every
+    return s.steps * per_step
+
+
+def _check_cost(s: Scenario, file: str, key: str) -> None:
+    """Refuse a run that would take about a day or more (see ``MAX_FLOPS``)."""
+    flops = flops_estimate(s)
+    if flops > MAX_FLOPS:
+        hours = flops / FLOPS_PER_SECOND / 3600
+        raise ScenarioError(
+            file,
+            key,
+            f"found {s.steps:,} steps of a {_sizes(s)} network: about {flops:.2g} "
+            f"floating-point operations (~{hours:,.0f} hours at {FLOPS_PER_SECOND:.0e}/s), "
+            f"allowed at most {MAX_FLOPS:.0e} (use fewer steps or a smaller network)",
         )
 
 
@@ -512,14 +615,33 @@ def _builtin_order(name: str) -> tuple[bool, str]:
     return (name != FIRST_BUILTIN, name)
 
 
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
 def _locate(name_or_path: str | Path) -> tuple[Path, str]:
     """The file to read and the scenario's name (its stem)."""
     text = str(name_or_path)
     builtins = _builtin_paths()
     if isinstance(name_or_path, str) and text in builtins:
         return builtins[text], text
+    if not text.strip():
+        raise ScenarioError(
+            repr(text), "scenario", "found an empty name, expected a built-in name or a .toml path"
+        )
     path = Path(name_or_path)
-    looks_like_path = path.suffix == ".toml" or "/" in text or "\\" in text or path.exists()
+    try:
+        info: os.stat_result | None = os.stat(path)
+    except OSError as exc:
+        info, error = None, exc
+    looks_like_path = path.suffix == ".toml" or "/" in text or "\\" in text or info is not None
+    if not looks_like_path and os.path.lexists(path):
+        looks_like_path = True  # a dangling link or a loop named like a built-in
     if not looks_like_path:
         names = sorted(builtins, key=_builtin_order)
         raise ScenarioError(
@@ -528,27 +650,87 @@ def _locate(name_or_path: str | Path) -> tuple[Path, str]:
             f"unknown built-in {_show(text)}{_suggest(text, names)}, "
             f"built-ins: {_listing(names)}, or give the path of a .toml file",
         )
-    if not path.exists():
-        raise ScenarioError(text, "file", "not found, expected a scenario .toml file")
-    if not path.is_file():
-        raise ScenarioError(text, "file", "found a directory, expected a scenario .toml file")
+    if info is None:
+        raise ScenarioError(text, "file", f"{_stat_problem(error)}, expected a scenario .toml file")
+    for is_kind, kind in _FILE_KINDS:
+        if is_kind(info.st_mode):
+            raise ScenarioError(text, "file", f"found {kind}, expected a scenario .toml file")
     return path, path.stem
 
 
-def _parse(path: Path, file: str) -> dict[str, Any]:
+def _stat_problem(exc: OSError) -> str:
+    """Why a path cannot be opened, in the words a user would search for."""
+    if exc.errno == errno.ENOENT:
+        return "not found"
+    if exc.errno == errno.ELOOP:
+        return "found a loop of symbolic links"
+    if exc.errno == errno.ENOTDIR:
+        return "not found (a part of the path is not a directory)"
+    return f"cannot open it ({(exc.strerror or type(exc).__name__).lower()})"
+
+
+_BOM = "\ufeff"
+
+
+def _parse(path: Path, file: str) -> tuple[dict[str, Any], str]:
+    """The parsed document and the file's text (for line numbers in later errors)."""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)  # bounded, whatever the file turns out to be
     except OSError as exc:
         raise ScenarioError(file, "file", f"cannot read it ({exc.strerror or exc})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            file, "file", f"found more than {MAX_FILE_BYTES:,} bytes, allowed at most that"
+        )
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        # A byte-order mark (Windows editors write one) is not part of the TOML.
+        text = raw.decode("utf-8").removeprefix(_BOM)
     except UnicodeDecodeError as exc:
         raise ScenarioError(
             file, "file", f"found a non-UTF-8 byte at offset {exc.start}, expected TOML text"
         ) from None
+    try:
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # tomllib ends its message with "(at line L, column C)"
         raise ScenarioError(file, "syntax", f"invalid TOML, {exc}") from None
+    except RecursionError:
+        doc = None  # arrays nested ~1000 deep: Python's parser recursion gives up
+    except ValueError:  # Python's int() refuses more than 4300 digits
+        raise ScenarioError(
+            file, "syntax", "found a number too long to read, allowed numbers of ordinary size"
+        ) from None
+    if doc is None or _depth(doc) > MAX_DEPTH:
+        raise ScenarioError(
+            file,
+            "syntax",
+            f"found arrays or tables nested too deeply, allowed at most {MAX_DEPTH} levels",
+        )
+    return doc, text
+
+
+def _depth(value: Any) -> int:
+    return json_depth(value, MAX_DEPTH)
+
+
+def _line_of(text: str, dotted: str) -> int | None:
+    """The line (1-based) where ``dotted`` (``train.lr``, ``fix.model.hidden``) is set,
+    when the file writes it as ``key = ...`` under its ``[table]`` header."""
+    *tables, key = dotted.split(".")
+    table = ".".join(tables)
+    current = ""
+    assign = re.compile(rf"\s*(?:{re.escape(key)}|\"{re.escape(key)}\")\s*=")
+    header = re.compile(r"\s*\[\s*([A-Za-z0-9_.\- ]+?)\s*\]")
+    for number, line in enumerate(text.splitlines(), start=1):
+        found = header.match(line)
+        if found and not line.lstrip().startswith("[["):
+            current = found.group(1).replace(" ", "")
+            if current == dotted:  # the key is a table: its header is the line
+                return number
+        elif current == table and assign.match(line):
+            return number
+    return None
 
 
 def load(
@@ -561,38 +743,20 @@ def load(
     """Load a built-in by name (``"exploding"``) or a scenario file by path.
 
     ``fix=True`` merges the file's ``[fix]`` over it; ``seed`` and ``steps``, when
-    given, override both. Raises ``ScenarioError`` for anything wrong.
+    given, override both. Raises ``ScenarioError`` for anything wrong; an error about a
+    key written in the file names its line when the key can be found there.
     """
     path, name = _locate(name_or_path)
     file = str(name_or_path)
-    doc = _parse(path, file)
-
-    fix_doc = doc.pop("fix", None)
-    claims = _check_claims(doc.pop("claims", None), "", file)
-    base = _schedule_sets_lr(_check_tables(doc, _TOP, "", file))
-    scenario = _resolve(base, name).with_(claims=claims)
-    _check_together(scenario, {}, file)
-    _check_schedule_and_claims(scenario, {}, "", file)
-
-    fix_summary = ""
-    if fix_doc is not None:
-        if not isinstance(fix_doc, dict):
-            raise ScenarioError(file, "fix", f"{_found(fix_doc)}, expected a table [fix]")
-        fix_doc = dict(fix_doc)
-        fix_claims = _check_claims(fix_doc.pop("claims", None), "fix.", file)
-        fix_values = _schedule_sets_lr(_check_tables(fix_doc, _FIX_TOP, "fix.", file))
-        fix_summary = fix_values.pop("summary", "").strip()
-        if not fix_summary:
-            raise ScenarioError(
-                file, "fix.summary", "missing, expected one line that says what the fix changes"
-            )
-        fixed = _resolve(_merge(base, fix_values), name).with_(claims=fix_claims)
-        _check_together(fixed, fix_values, file)
-        _check_schedule_and_claims(fixed, fix_values, "fix.", file)
-        if fix:
-            scenario = fixed
-    elif fix:
-        raise ScenarioError(file, "fix", "the fix was asked for, but the file has no [fix] table")
+    doc, text = _parse(path, file)
+    try:
+        scenario, fix_summary = _check(doc, name, file, fix)
+    except ScenarioError as exc:
+        if exc.line is None and exc.key not in ("file", "syntax", "scenario"):
+            line = _line_of(text, exc.key)
+            if line is not None:
+                raise ScenarioError(exc.file, exc.key, exc.problem, line) from None
+        raise
 
     overrides: dict[str, Any] = {}
     for key, value in (("seed", seed), ("steps", steps)):
@@ -601,7 +765,67 @@ def load(
                 overrides[key] = _TOP[key](value)
             except _Invalid as exc:
                 raise ScenarioError(file, f"--{key}", str(exc)) from None
-    return scenario.with_(fix=fix, fix_summary=fix_summary, source=str(path), **overrides)
+    scenario = scenario.with_(fix=fix, fix_summary=fix_summary, source=str(path), **overrides)
+    if steps is not None:
+        _check_cost(scenario, file, "--steps")
+    return scenario
+
+
+def _check(doc: dict[str, Any], name: str, file: str, fix: bool) -> tuple[Scenario, str]:
+    """The scenario (fixed when ``fix``) and its fix summary, every rule checked."""
+    fix_doc = doc.pop("fix", None)
+    claims = _check_claims(doc.pop("claims", None), "", file)
+    base = _schedule_sets_lr(_check_tables(doc, _TOP, "", file))
+    scenario = _resolve(base, name).with_(claims=claims)
+    _check_together(scenario, {}, file)
+    _check_schedule_and_claims(scenario, {}, "", file)
+    _check_cost(scenario, file, "steps")
+
+    fix_summary = ""
+    if fix_doc is not None:
+        if not isinstance(fix_doc, dict):
+            raise ScenarioError(file, "fix", f"{_found(fix_doc)}, expected a table [fix]")
+        fix_doc = dict(fix_doc)
+        fix_claims = _check_claims(fix_doc.pop("claims", None), "fix.", file)
+        fix_values = _schedule_sets_lr(_check_tables(fix_doc, _FIX_TOP, "fix.", file))
+        fix_summary = safe_text(fix_values.pop("summary", "").strip())
+        if not fix_summary:
+            raise ScenarioError(
+                file, "fix.summary", "missing, expected one line that says what the fix changes"
+            )
+        fixed = _resolve(_merge(base, fix_values), name).with_(claims=fix_claims)
+        _check_together(fixed, fix_values, file)
+        _check_schedule_and_claims(fixed, fix_values, "fix.", file)
+        _check_cost(fixed, file, "fix.steps" if "steps" in fix_values else "steps")
+        if fix:
+            scenario = fixed
+    elif fix:
+        raise ScenarioError(file, "fix", "the fix was asked for, but the file has no [fix] table")
+    return scenario, fix_summary
+
+
+def scenario_from_config(config: Any, file: str) -> Scenario:
+    """The ``Scenario`` a run event's ``config`` (``Scenario.to_dict()``) describes, checked
+    with the same rules as a file: ``ScenarioError`` for a config this bp-tui did not
+    write (wrong types, out of range, unknown keys). Its text is made safe as a file's."""
+    if not isinstance(config, dict):
+        raise ScenarioError(file, "config", f"{_found(config)}, expected an object")
+    values = {k: v for k, v in config.items() if k in _TOP or k in _TABLES}
+    # Scenario's fields that no file sets, and its claims (what the lesson says the run
+    # shows: not needed to show a recorded run); a key beyond these is not a config we wrote
+    extra = set(config) - set(values) - {"name", "fix", "fix_summary", "source", "claims"}
+    if extra:
+        raise ScenarioError(file, f"config.{sorted(extra)[0]}", "unknown key")
+    if _depth(values) > MAX_DEPTH:
+        raise ScenarioError(file, "config", f"nested deeper than {MAX_DEPTH} levels")
+    checked = _check_tables(values, _TOP, "config.", file)
+    scenario = _resolve(checked, str(config.get("name") or Path(file).stem))
+    _check_together(scenario, {}, file)
+    fix_summary = config.get("fix_summary", "")
+    return scenario.with_(
+        fix=config.get("fix") is True,
+        fix_summary=safe_text(fix_summary) if isinstance(fix_summary, str) else "",
+    )
 
 
 def list_builtin() -> list[ScenarioInfo]:

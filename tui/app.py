@@ -91,7 +91,7 @@ class BpTuiApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "quit"),
         # Textual 8 binds ctrl+c to "help_quit" (a notification only); users expect it to quit.
-        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
+        Binding("ctrl+c", "interrupt", "quit", show=False, priority=True),
         Binding("question_mark", "help", "help", key_display="?"),
     ]
 
@@ -229,3 +229,9 @@ class BpTuiApp(App[int]):
         # End the child process before the terminal is restored.
         self.close_sources()
         self.exit(0)
+
+    async def action_interrupt(self) -> None:
+        """Ctrl+C: quit, with the shell's status for an interrupted program (130), as a
+        SIGINT gives (tui/signals.py)."""
+        self.close_sources()
+        self.exit(return_code=130)

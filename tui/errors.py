@@ -9,6 +9,8 @@ checks (an ``--out`` path that cannot be written, a bad option value).
 
 from __future__ import annotations
 
+from bp_tui.core.safe_text import safe_text
+
 EXIT_USAGE = 2  # bad input of any kind: file, key, option
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention for Ctrl+C
 PROG = "bp-tui"
@@ -30,4 +32,5 @@ def error_line(exc: BaseException) -> str:
         text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
     else:
         text = str(exc) or type(exc).__name__
-    return f"{PROG}: error: {' '.join(text.split())}"
+    # a file name or a value from a file may hold control characters: shown, not obeyed
+    return f"{PROG}: error: {safe_text(' '.join(text.split()))}"

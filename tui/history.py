@@ -216,7 +216,7 @@ class History:
             return
         try:
             rows = np.array(self._buf, dtype=np.float64).reshape(k, self._ncols)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an int > 1.8e308
             rows = np.array([_num(v) for v in self._buf], dtype=np.float64)
             rows = rows.reshape(k, self._ncols)
         steps = np.array([_num(s) for s in self._buf_steps], dtype=np.float64)
@@ -329,5 +329,7 @@ def _num(v: Any) -> float:
         return math.nan
     try:
         return float(v)
+    except OverflowError:  # an int beyond float64 (decode refuses these; in-process pushes)
+        return math.inf if v > 0 else -math.inf
     except (TypeError, ValueError):
         return math.nan

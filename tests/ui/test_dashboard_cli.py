@@ -11,7 +11,7 @@ from bp_tui.tui.commands.dashboard import run_dashboard
     ("argv", "expected"),
     [
         (["no-such-scenario"], "no-such-scenario: scenario: unknown built-in"),
-        (["vanishing", "--fps", "0"], "--fps: found 0, expected a number > 0"),
+        (["vanishing", "--fps", "0"], "--fps: found 0, allowed 0.1 to 60"),
         (["vanishing", "--speed", "fast"], "--speed: found 'fast', expected a number"),
         (["--fix"], "--fix: given without a scenario"),
         (["--scenarios", "/no/such/dir"], "/no/such/dir: --scenarios: not a folder"),

@@ -72,7 +72,9 @@ def run_and_signal(mode: str, tmp_path: Path, *signums: int) -> tuple[int, list[
     return status, log.read_text().split()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM], ids=["SIGHUP", "SIGTERM"])
+@pytest.mark.parametrize(
+    "signum", [signal.SIGHUP, signal.SIGTERM, signal.SIGINT], ids=["SIGHUP", "SIGTERM", "SIGINT"]
+)
 def test_signal_asks_the_app_to_exit_with_128_plus_signum(tmp_path: Path, signum: int) -> None:
     status, log = run_and_signal("exits", tmp_path, signum)
     assert status == 128 + signum
@@ -83,6 +85,22 @@ def test_a_repeated_hangup_does_not_cut_the_graceful_exit_short(tmp_path: Path) 
     status, log = run_and_signal("exits", tmp_path, signal.SIGHUP, signal.SIGHUP)
     assert status == 129
     assert log == ["exit", "129", "returned"]
+
+
+def test_two_sigints_back_to_back_are_one_graceful_exit(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_text("")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(SCRIPT), "exits", str(log)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    os.kill(proc.pid, signal.SIGINT)  # no wait between them: within microseconds
+    os.kill(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=20) == 130
+    assert log.read_text().split() == ["exit", "130", "returned"]  # no KeyboardInterrupt
 
 
 def test_watchdog_ends_an_app_stuck_in_shutdown(tmp_path: Path) -> None:

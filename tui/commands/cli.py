@@ -129,11 +129,31 @@ def _lazy(module: str, function: str, argv: list[str], what: str) -> int:
     return int(getattr(target, function)(argv))
 
 
+def _misspelt_command(word: str) -> str | None:
+    """The subcommand ``word`` is a near miss of (``rnu`` -> ``run``), unless ``word``
+    names a scenario (a built-in or a file): then it opens the dashboard as always."""
+    import difflib
+
+    from bp_tui.scenarios.loader import BUILTIN_DIR
+
+    if word.startswith("-") or os.path.lexists(word) or (BUILTIN_DIR / f"{word}.toml").exists():
+        return None
+    close = difflib.get_close_matches(word, SUBCOMMANDS, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] in LAZY:
         module, function = LAZY[argv[0]]
         return _lazy(module, function, argv[1:], f"bp-tui {argv[0]}")
     if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help", "--version"):
+        if argv and (command := _misspelt_command(argv[0])):
+            raise CliError(
+                None,
+                argv[0],
+                f'not a command or a scenario (did you mean "{command}"?), '
+                f"commands: {', '.join(SUBCOMMANDS)} (see {PROG} --help)",
+            )
         return _lazy("bp_tui.tui.commands.dashboard", "run_dashboard", argv, "the dashboard")
 
     args = _parser().parse_args(argv)
@@ -156,7 +176,7 @@ def _dispatch(argv: list[str]) -> int:
                 stderr=sys.stderr,
                 stop=stop,
             )
-    return headless.gradcheck(scenario, stdout=sys.stdout)
+    return headless.gradcheck(scenario, stdout=sys.stdout, stderr=sys.stderr)
 
 
 def _discard_stdout() -> None:

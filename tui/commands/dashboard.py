@@ -24,6 +24,35 @@ if TYPE_CHECKING:
     from bp_tui.tui.sources.base import EventSource
 
 
+MIN_FPS, MAX_FPS = 0.1, 60.0  # redraws per second: 1/fps is the redraw timer's period
+
+
+def fps_option(text: str) -> float:
+    """``--fps``: redraws per second, 0.1 to 60 (``inf`` made the redraw timer's period 0)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise CliError(None, "--fps", f"found {text!r}, expected a number") from None
+    if not MIN_FPS <= value <= MAX_FPS:
+        raise CliError(None, "--fps", f"found {text}, allowed {MIN_FPS:g} to {MAX_FPS:g}")
+    return value
+
+
+def speed_option(text: str, *, zero: bool = False) -> float:
+    """``--speed``: a number of steps/s in the range a source accepts (``zero``: 0 too,
+    meaning no limit), checked here so that no run starts with a speed it cannot keep."""
+    from bp_tui.tui.sources.live import MAX_SPEED, MIN_SPEED
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise CliError(None, "--speed", f"found {text!r}, expected a number") from None
+    if not (MIN_SPEED <= value <= MAX_SPEED or (zero and value == 0)):
+        allowed = f"{MIN_SPEED:g} to {MAX_SPEED:g} steps/s" + (" or 0 (no limit)" if zero else "")
+        raise CliError(None, "--speed", f"found {text}, allowed {allowed}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = CliParser(prog=PROG, description="Watch backpropagation live: the dashboard.")
     p.add_argument(
@@ -45,7 +74,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--screenshot-dir", metavar="DIR", default=".", help="where w saves SVG screenshots"
     )
-    p.add_argument("--fps", type=positive(float, "--fps"), default=6.0, help="redraws per second")
+    p.add_argument("--fps", type=fps_option, default=6.0, help="redraws per second (0.1 to 60)")
     p.add_argument(
         "--record",
         metavar="FILE",
@@ -56,8 +85,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def speed_arg(text: str) -> float:
-    """``--speed``: steps/s > 0, or ``max`` (0: no limit)."""
-    return 0.0 if text.strip().lower() == "max" else positive(float, "--speed")(text)
+    """``--speed``: steps/s in the range a source accepts, or ``max`` (0: no limit)."""
+    return 0.0 if text.strip().lower() == "max" else speed_option(text)
 
 
 def check_theme(name: str | None) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import signal
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
@@ -318,21 +318,68 @@ def cost_rows(costs: Sequence[GradcheckCost], labels: Sequence[str]) -> list[tup
     return rows
 
 
-def gradcheck(scenario: Scenario, *, stdout: TextIO) -> int:
+class CheckProgress:
+    """Where a long gradient check is, on stderr: a line redrawn at most 10 times a
+    second on a terminal, else a line every ``LOG_EVERY`` seconds (a log file)."""
+
+    LOG_EVERY = 30.0
+
+    def __init__(self, stream: TextIO | None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream = stream
+        self.tty = stream is not None and stream.isatty()
+        self.clock = clock
+        self.phase = ""
+        self.done = self.total = 0
+        self._started = self._drawn_at = clock()
+
+    def start(self, phase: str) -> None:
+        self.phase = phase
+        self._started = self.clock()
+
+    def __call__(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+        now = self.clock()
+        if self.stream is None or now - self._drawn_at < (0.1 if self.tty else self.LOG_EVERY):
+            return
+        self._drawn_at = now
+        rate = done / max(now - self._started, 1e-9)
+        left = (total - done) / rate if rate > 0 else math.inf
+        text = f"gradient check, {self.phase}: {done:,}/{total:,} parameters, {_eta(left)} left"
+        self.stream.write(f"\r{text}\x1b[K" if self.tty else text + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty and self.stream is not None:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def _eta(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "unknown time"
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= 2 * size:
+            return f"about {seconds / size:.0f} {unit}"
+    return f"about {seconds:.0f} s"
+
+
+def gradcheck(scenario: Scenario, *, stdout: TextIO, stderr: TextIO | None = None) -> int:
     """Backprop against central differences, per layer, at init and after a few steps.
 
-    Returns 1 when any layer fails, else 0. A layer passes when its relative error is
-    at most ``TOLERANCE``, or when its absolute error is within the rounding
-    noise of the difference quotient itself: ``(L(p+h) - L(p-h)) / 2h`` cannot resolve
-    a slope finer than about ``eps_machine * |L| / 2h``. That floor matters exactly in
-    the pathologies: a vanishing first layer's gradient (1e-8) is near it ("ok to
-    rounding noise": checked as far as the noise allows), and a network whose loss has
-    grown to 1e200 is below it altogether ("unresolved": nothing can be checked, which
-    is reported but is not a failure of backprop). The check uses the first
+    Returns 1 when any layer fails, else 0; 130 when interrupted (Ctrl+C), with one line
+    on ``stderr`` saying where. Progress goes to ``stderr`` (``CheckProgress``). A layer
+    passes when its relative error is at most ``GRADCHECK_TOLERANCE``, or when its
+    absolute error is within the rounding noise of the difference quotient itself:
+    ``(L(p+h) - L(p-h)) / 2h`` cannot resolve a slope finer than about
+    ``eps_machine * |L| / 2h``. That floor matters exactly in the pathologies: a
+    vanishing first layer's gradient (1e-8) is near it ("ok to rounding noise": checked
+    as far as the noise allows), and a network whose loss has grown to 1e200 is below it
+    altogether ("unresolved": nothing can be checked, which is reported but is not a
+    failure of backprop). The check uses the first
     ``GRADCHECK_EXAMPLES`` examples (the data set is drawn at random, so these are as
     good as any) to keep the cost of the differences small.
     """
-    from bp_tui.core.gradcheck import NOISE_FACTOR, TOLERANCE, timed_gradcheck, verdict
+    from bp_tui.core.gradcheck import timed_gradcheck, verdict
     from bp_tui.core.losses import get_loss, targets_for
     from bp_tui.core.trainer import Trainer
 
@@ -340,6 +387,7 @@ def gradcheck(scenario: Scenario, *, stdout: TextIO) -> int:
     loss_name = scenario.model.loss
     X = trainer.X[:GRADCHECK_EXAMPLES]
     Y = targets_for(loss_name, trainer.y[:GRADCHECK_EXAMPLES], scenario.data.classes)
+    progress = CheckProgress(stderr)
 
     costs: list[GradcheckCost] = []
 
@@ -347,16 +395,28 @@ def gradcheck(scenario: Scenario, *, stdout: TextIO) -> int:
         """(relative error, verdict) per layer for the network as it is now."""
         with np.errstate(all="ignore"):
             loss = abs(get_loss(loss_name)(trainer.net.forward(X), Y)[0])
-            checks, cost = timed_gradcheck(trainer.net, X, Y, loss_name, eps=GRADCHECK_EPS)
+            checks, cost = timed_gradcheck(
+                trainer.net, X, Y, loss_name, eps=GRADCHECK_EPS, progress=progress
+            )
         costs.append(cost)
         return [(c.rel_error, verdict(c, loss, GRADCHECK_EPS)) for c in checks]
 
-    at_init = verdicts()
     steps = 0
-    while steps < GRADCHECK_STEPS and not trainer.finished:
-        trainer.step()
-        steps += 1
-    later = verdicts()
+    try:
+        progress.start("at init")
+        at_init = verdicts()
+        while steps < GRADCHECK_STEPS and not trainer.finished:
+            trainer.step()
+            steps += 1
+        progress.start(f"after {steps} steps")
+        later = verdicts()
+    except KeyboardInterrupt:
+        progress.close()
+        if stderr is not None:
+            where = f"{progress.done:,} of {progress.total:,} parameters {progress.phase}"
+            stderr.write(f"bp-tui: gradient check interrupted ({where}), nothing checked\n")
+        return EXIT_INTERRUPTED
+    progress.close()
 
     rows = [("layer", "rel. error at init", "", f"after {steps} steps", "")]
     for i, ((a, va), (b, vb)) in enumerate(zip(at_init, later, strict=True)):

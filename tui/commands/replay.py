@@ -18,7 +18,8 @@ from typing import Any
 
 from bp_tui.core.config import Scenario
 from bp_tui.core.stream import StreamError, StreamParser
-from bp_tui.tui.commands.args import CliParser, non_negative, positive
+from bp_tui.tui.commands.args import CliParser
+from bp_tui.tui.commands.dashboard import fps_option, speed_option
 from bp_tui.tui.errors import EXIT_USAGE, CliError, error_line
 from bp_tui.tui.sources.replay_index import StreamIndex, index_stream
 
@@ -30,23 +31,29 @@ KEYS = (
 
 def recorded_scenario(path: str, run: dict[str, Any] | None, last_step: int, how: str) -> Scenario:
     """The ``Scenario`` the dashboard shows for a stream: its own configuration when a
-    bp-tui run wrote it (the run event's ``config``), else a plain one named after the
-    file. ``how`` begins the lesson text ("Replay of", "Watching")."""
+    bp-tui run wrote it (the run event's ``config``, checked by the scenario loader's
+    rules), else a plain one named after the file. ``how`` begins the lesson text
+    ("Replay of", "Watching"). The reader has made the run event's text safe to show;
+    the file name given on the command line is made safe here."""
+    from bp_tui.core.safe_text import safe_text
+    from bp_tui.scenarios import ScenarioError
+    from bp_tui.scenarios.loader import MAX_TITLE, scenario_from_config
+
     run = run or {}
-    name = Path(path).name
-    title = str(run.get("title") or name)
+    name = safe_text(Path(path).name)
+    title = safe_text(str(run.get("title") or name), max_len=MAX_TITLE)
     base: Scenario | None = None
-    config = run.get("config")
-    if isinstance(config, dict):
+    if run.get("config") is not None:
         try:
-            base = Scenario.from_dict(config)
-        except (TypeError, ValueError, AttributeError):
+            base = scenario_from_config(run["config"], path)
+        except ScenarioError:
             base = None  # a foreign writer's config: shown by title only
-    lesson = f"{how} `{path}`.\n\n" + (base.lesson or base.summary if base else "")
+    shown = safe_text(path)
+    lesson = f"{how} `{shown}`.\n\n" + (base.lesson or base.summary if base else "")
     if base is not None:
         return base.with_(name=name, title=title, steps=max(base.steps, last_step), lesson=lesson)
     return Scenario(
-        name=name, title=title, steps=last_step, lesson=lesson, fix=bool(run.get("fix"))
+        name=name, title=title, steps=last_step, lesson=lesson, fix=run.get("fix") is True
     )
 
 
@@ -56,12 +63,12 @@ def _parse(command: str, argv: list[str], *, speed: bool) -> Any:
     if speed:
         p.add_argument(
             "--speed",
-            type=non_negative("--speed"),
+            type=lambda text: speed_option(text, zero=True),
             default=None,
             metavar="STEPS_PER_S",
             help="training steps per second (default 100; 0: as fast as possible)",
         )
-    p.add_argument("--fps", type=positive(float, "--fps"), default=6.0, help="redraws per second")
+    p.add_argument("--fps", type=fps_option, default=6.0, help="redraws per second (0.1 to 60)")
     return p.parse_args(argv)
 
 

@@ -432,6 +432,9 @@ class DashboardScreen(Screen[None]):
         return float(last) if last is not None else self.scenario.train.lr
 
     def _set_lr(self, lr: float) -> None:
+        from bp_tui.tui.sources.live import clamp_lr
+
+        lr = clamp_lr(lr)  # held [ or ] stops at a bound instead of reaching 0 or inf
         self.lr_target = lr
         self.send("lr", lr)
         self.notify(f"lr → {lr:.3g}", timeout=1.5)

@@ -25,7 +25,7 @@ HEAD = [
     Binding(
         "question_mark", "app.help", "help", key_display="?", tooltip="this help; escape closes it"
     ),
-    Binding("q", "app.quit", "quit", tooltip="quit"),
+    Binding("q", "app.quit", "quit", tooltip="quit (exit status 0; ctrl+c quits with 130)"),
 ]
 
 RUN = [
@@ -65,7 +65,7 @@ LIVE = [
         key_display="[",
         group=LR,
         show=False,
-        tooltip="halve the learning rate, live",
+        tooltip="halve the learning rate, live (held at 1e-6 at the least)",
     ),
     Binding(
         "right_square_bracket",
@@ -74,7 +74,7 @@ LIVE = [
         key_display="]",
         group=LR,
         show=False,
-        tooltip="double the learning rate, live",
+        tooltip="double the learning rate, live (held at 1000 at the most)",
     ),
     Binding(
         "c",

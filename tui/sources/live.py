@@ -34,6 +34,13 @@ MAX_MESSAGES_PER_POLL = 64  # batches read by one poll(); each holds up to ~50 m
 POLL_BUDGET = 0.02  # seconds of work one poll() may do before returning
 SEND_DEADLINE = 2.0  # seconds command() waits for a stuck child before giving up
 JOIN_TIMEOUT = 0.5  # seconds close() waits at each escalation (stop, SIGTERM, SIGKILL)
+# Target speeds a source accepts (0: unlimited). Below 0.1 steps/s a step is minutes
+# away (and 1e-9 overflowed the child's timeout); above 1e6 is "unlimited" in practice.
+MIN_SPEED, MAX_SPEED = 0.1, 1e6
+# The learning rates the dashboard's [ and ] reach. Held down, they would halve the rate
+# to 0 or double it to inf in about a thousand presses; the rate stops at these bounds
+# (the top is the scenario loader's MAX_LR) and the status line says so.
+MIN_LR, MAX_LR = 1e-6, 1e3
 
 
 class LiveSource:
@@ -47,6 +54,7 @@ class LiveSource:
         self.scenario = scenario
         self.speed = _check_speed(speed)
         self.status = "running"
+        self.detail = ""  # appended to the status line: a learning rate held at a bound
         self.pid: int | None = None  # the child's pid once started
         self._conn: Connection | None = None
         self._proc: BaseProcess | None = None
@@ -82,7 +90,14 @@ class LiveSource:
 
     def command(self, name: str, value: float | str | None = None) -> None:
         """Send a command (see ``tui.sources.base.COMMANDS``); bad values raise ValueError."""
-        message = (self._seq + 1, name, _check_command(name, value))
+        checked = _check_command(name, value)
+        if name == "lr":
+            # at a bound: beyond it (held there), or already clamped by the dashboard
+            held = checked in (MIN_LR, MAX_LR)
+            self.detail = (
+                f"lr held at {checked:g} (allowed {MIN_LR:g} to {MAX_LR:g})" if held else ""
+            )
+        message = (self._seq + 1, name, checked)
         # A finished run's network can still be checked (the child waits for "stop").
         ended = self.status.startswith("ended") and name != "gradcheck"
         if self._conn is None or self._closed or self.status.startswith("error") or ended:
@@ -264,9 +279,19 @@ def _check_speed(speed: float | None) -> float | None:
     if speed is None:
         return None
     speed = float(speed)
-    if not math.isfinite(speed) or speed < 0:
-        raise ValueError(f"speed must be >= 0 steps/s (0 = unlimited), got {speed}")
+    if speed != 0 and not MIN_SPEED <= speed <= MAX_SPEED:  # also NaN and inf
+        raise ValueError(
+            f"speed must be 0 (unlimited) or {MIN_SPEED:g} to {MAX_SPEED:g} steps/s, got {speed}"
+        )
     return speed or None
+
+
+def clamp_lr(lr: float) -> float:
+    """``lr`` within ``MIN_LR`` .. ``MAX_LR``: 0 and inf (where halving and doubling end)
+    are held at the bounds; NaN or a negative rate is a caller's bug, a ValueError."""
+    if not lr >= 0:
+        raise ValueError(f"lr must be a number >= 0, got {lr}")
+    return min(max(lr, MIN_LR), MAX_LR)
 
 
 def _check_command(name: str, value: float | str | None) -> float | str | None:
@@ -275,7 +300,9 @@ def _check_command(name: str, value: float | str | None) -> float | str | None:
         raise ValueError(f"unknown command {name!r}; allowed: {', '.join(COMMANDS)}")
     if name == "speed":
         return _check_speed(value if value is None else float(value))
-    if name in ("lr", "clip_threshold"):
+    if name == "lr":
+        return clamp_lr(float(value) if value is not None else math.nan)
+    if name == "clip_threshold":
         number = float(value) if value is not None else math.nan
         if not (math.isfinite(number) and number > 0):
             raise ValueError(f"{name} must be a positive number, got {value!r}")

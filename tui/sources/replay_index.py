@@ -10,6 +10,7 @@ the step events back from the file on demand, a bounded span of bytes at a time.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from array import array
 from dataclasses import dataclass, field
@@ -99,6 +100,7 @@ def _not_seekable(mode: int) -> str | None:
         f"found {kind}, which cannot be sought, allowed a regular file "
         "(bp-tui watch FILE follows a stream)"
     )
+_BLANK_LINES = re.compile(rb"(?:[ \t\r]*\n)+")
 
 
 def index_stream(path: str | os.PathLike[str]) -> StreamIndex:
@@ -125,6 +127,10 @@ def index_stream(path: str | os.PathLike[str]) -> StreamIndex:
                 data, start = pending + chunk, 0
                 # One line per feed, so that each event is known with its offset.
                 while sound() and (nl := data.find(b"\n", start)) >= 0:
+                    if blank := _BLANK_LINES.match(data, start):  # no events: one feed
+                        parser.feed(data[start : blank.end()])
+                        start = blank.end()
+                        continue
                     events = parser.feed(data[start : nl + 1])
                     build.add(events, base + start, base + nl + 1, parser.lines)
                     start = nl + 1
@@ -138,9 +144,7 @@ def index_stream(path: str | os.PathLike[str]) -> StreamIndex:
     if sound():
         parser.feed(pending)  # a last line without its newline: valid only if complete
         build.add(parser.finish(), base, base + len(pending), parser.lines)
-    build.index.error = build.index.error or parser.error
-    if build.index.error is None and parser.lines == 0:
-        build.index.error = StreamError(path, None, "empty file, allowed one JSON event per line")
+    build.index.error = build.index.error or parser.error or parser.no_events_error()
     return build.done()
 
 
