@@ -465,7 +465,7 @@ def _gib(n_bytes: float) -> str:
 
 def _sizes(s: Scenario) -> list[int]:
     """Layer widths, input (2) to output, as the trainer builds the network."""
-    return [2, *s.model.hidden, _n_outputs(s.model.loss, s.data.classes)]
+    return [2, *s.model.hidden, n_outputs(s.model.loss, s.data.classes)]
 
 
 # Arrays the size of the parameter vector: parameters, gradients, W.T copies, the

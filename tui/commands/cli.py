@@ -20,6 +20,8 @@ status 2; a traceback means a bug.
 from __future__ import annotations
 
 import argparse
+import difflib
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -132,7 +134,6 @@ def _lazy(module: str, function: str, argv: list[str], what: str) -> int:
 def _misspelt_command(word: str) -> str | None:
     """The subcommand ``word`` is a near miss of (``rnu`` -> ``run``), unless ``word``
     names a scenario (a built-in or a file): then it opens the dashboard as always."""
-    import difflib
 
     from bp_tui.scenarios.loader import BUILTIN_DIR
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from bp_tui.core.config import Scenario
 from bp_tui.core.events import encode
-from bp_tui.tui.errors import PROG
+from bp_tui.tui.errors import EXIT_INTERRUPTED, PROG
 from bp_tui.tui.output_file import OutputFile
 
 if TYPE_CHECKING:
@@ -368,7 +368,7 @@ def gradcheck(scenario: Scenario, *, stdout: TextIO, stderr: TextIO | None = Non
 
     Returns 1 when any layer fails, else 0; 130 when interrupted (Ctrl+C), with one line
     on ``stderr`` saying where. Progress goes to ``stderr`` (``CheckProgress``). A layer
-    passes when its relative error is at most ``GRADCHECK_TOLERANCE``, or when its
+    passes when its relative error is at most ``TOLERANCE``, or when its
     absolute error is within the rounding noise of the difference quotient itself:
     ``(L(p+h) - L(p-h)) / 2h`` cannot resolve a slope finer than about
     ``eps_machine * |L| / 2h``. That floor matters exactly in the pathologies: a
@@ -379,7 +379,7 @@ def gradcheck(scenario: Scenario, *, stdout: TextIO, stderr: TextIO | None = Non
     ``GRADCHECK_EXAMPLES`` examples (the data set is drawn at random, so these are as
     good as any) to keep the cost of the differences small.
     """
-    from bp_tui.core.gradcheck import timed_gradcheck, verdict
+    from bp_tui.core.gradcheck import NOISE_FACTOR, TOLERANCE, timed_gradcheck, verdict
     from bp_tui.core.losses import get_loss, targets_for
     from bp_tui.core.trainer import Trainer
 

@@ -100,6 +100,8 @@ def _not_seekable(mode: int) -> str | None:
         f"found {kind}, which cannot be sought, allowed a regular file "
         "(bp-tui watch FILE follows a stream)"
     )
+
+
 _BLANK_LINES = re.compile(rb"(?:[ \t\r]*\n)+")
 
 
