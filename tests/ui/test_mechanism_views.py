@@ -287,11 +287,16 @@ async def test_gradcheck_view_fails_exactly_the_layer_with_a_planted_error(monke
 
 
 async def test_gradcheck_view_on_a_replay_says_it_needs_the_trainer(tmp_path: Path) -> None:
+    """A replay has no `g` key (keys.py: it lists only keys that work there); the
+    palette's gradient check still opens the view, which says why it cannot run."""
     path = tmp_path / "run.jsonl"
     _record(path, "healthy", 5)
     app = replay_app(str(path), index_stream(path), speed=0)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("g")
+        assert not isinstance(app.screen, GradcheckScreen)
+        app.dashboard.action_gradcheck()  # what the palette's "Gradient check" runs
+        await pilot.pause()
         assert "needs the live trainer" in screen_text(app)
 
 
