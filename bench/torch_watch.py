@@ -16,7 +16,7 @@ from typing import Any
 from bench.config import BenchConfig
 from bench.report import Row, ratio_row
 from bench.timing import interleave
-from bench.torch_step import set_torch_threads, torch_available
+from bench.torch_step import torch_available
 
 TARGET = 1.15
 SIZES = (784, 256, 256, 10)
@@ -65,7 +65,8 @@ def run(cfg: BenchConfig) -> list[Row]:
 
     sizes = (20, 16, 16, 3) if cfg.tiny else SIZES
     threads_before = torch.get_num_threads()
-    threads = set_torch_threads(1)  # the machine is shared; one thread, as the core benches
+    torch.set_num_threads(1)  # the machine is shared; one thread, as the core benches
+    threads = torch.get_num_threads()
     try:
         torch.manual_seed(0)
         X = torch.randn(BATCH, sizes[0])

@@ -811,6 +811,10 @@ def scenario_from_config(config: Any, file: str) -> Scenario:
     if not isinstance(config, dict):
         raise ScenarioError(file, "config", f"{_found(config)}, expected an object")
     values = {k: v for k, v in config.items() if k in _TOP or k in _TABLES}
+    train = values.get("train")
+    if isinstance(train, dict) and train.get("lr_schedule") == []:
+        # Scenario.to_dict writes "no schedule" as []; a file leaves the key out
+        values["train"] = {k: v for k, v in train.items() if k != "lr_schedule"}
     # Scenario's fields that no file sets, and its claims (what the lesson says the run
     # shows: not needed to show a recorded run); a key beyond these is not a config we wrote
     extra = set(config) - set(values) - {"name", "fix", "fix_summary", "source", "claims"}

@@ -24,12 +24,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bp_tui.core.history import History
 from bp_tui.core.safe_text import is_safe
 from bp_tui.core.stream import StreamError, read_stream
 from bp_tui.scenarios import ScenarioError, load
 from bp_tui.scenarios.loader import _TABLES, _TOP
 from bp_tui.tui.commands.replay import recorded_scenario
+from bp_tui.tui.history import History
 from bp_tui.tui.sources.replay_index import index_stream
 
 TIME_BOUND = 5.0  # seconds per input, on a loaded 2-core machine

@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 
 from bp_tui.core.events import EventDecodeError, decode
-from bp_tui.core.history import History
 from bp_tui.core.safe_text import is_safe, json_depth, safe_strings, safe_text
 from bp_tui.core.stream import EventWriter, read_stream
-from bp_tui.scenarios import ScenarioError, load
+from bp_tui.scenarios import ScenarioError, list_builtin, load
 from bp_tui.scenarios.loader import (
     MAX_LESSON,
     MAX_MEMORY_BYTES,
@@ -24,6 +23,7 @@ from bp_tui.scenarios.loader import (
     scenario_from_config,
 )
 from bp_tui.tui.commands.replay import recorded_scenario
+from bp_tui.tui.history import History
 from bp_tui.tui.sources.replay_index import index_stream
 
 OSC_TITLE = "\u001b]2;INJ\u0007"  # sets the terminal window's title
@@ -364,3 +364,13 @@ def test_writer_refuses_a_bad_run_event_before_creating_the_file(tmp_path: Path)
     with EventWriter(path, config={"steps": "5000", "lesson": 5}) as w:
         w.step(1, 0.5)
     assert recorded_scenario(str(path), read_stream(path).run, 1, "Replay of").steps == 1
+
+
+def test_every_builtin_config_reads_back_from_its_run_event() -> None:
+    """What `bp-tui run` records (schedules, input scaling, claims included) is a config
+    the reader's checks accept: replaying our own recordings never falls back to title."""
+    for info in list_builtin():
+        for fix in (False, True) if load(info.name).has_fix else (False,):
+            s = load(info.name, fix=fix)
+            back = scenario_from_config(s.to_dict(), "r.jsonl")
+            assert (back.data, back.model, back.train) == (s.data, s.model, s.train), info.name
