@@ -33,6 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from bp_tui.core.boundary import check_boundary
 from bp_tui.core.events import (
     EVENT_VERSION,
     LAYER_KEYS,
@@ -122,6 +123,8 @@ def _check_step(event: dict[str, Any], last_step: int | None) -> str | None:
             continue
         if not isinstance(value, list) or not all(v is None or _is_number(v) for v in value):
             return f"{key}: found {_json_kind(value)}, allowed a list of numbers or null"
+    if event.get("boundary") is not None:
+        return check_boundary(event["boundary"])
     return None
 
 
