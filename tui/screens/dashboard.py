@@ -20,6 +20,7 @@ from textual.widgets import Footer, Markdown
 
 from bp_tui.core.config import CLIP_MODES, Scenario
 from bp_tui.core.history import History
+from bp_tui.tui.panes.boundary import BoundaryPane
 from bp_tui.tui.panes.clipping import ClippingPane
 from bp_tui.tui.panes.dead_units import DeadUnitsPane
 from bp_tui.tui.panes.grad_flow import GradFlowPane
@@ -46,7 +47,7 @@ SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 # Below this size the plots, the gradient-flow bars with the table, and the lesson do
 # not fit at once: the screen shows one of these views at a time and `v` cycles them.
 COMPACT_WIDTH, COMPACT_HEIGHT = 110, 32
-VIEWS = ("plots", "flow", "lesson")
+VIEWS = ("plots", "flow", "boundary", "lesson")
 RATE_WINDOW = 2.0  # s of (time, step) samples the steps/s figure averages over
 
 
@@ -126,6 +127,7 @@ class DashboardScreen(Screen[None]):
             yield GradNormsPane(id="grad-norms")
             yield DeadUnitsPane(id="dead")
             yield ClippingPane(id="clipping")
+            yield BoundaryPane(id="boundary")
         with Horizontal(id="bottom"):
             yield GradFlowPane(id="flow")
             with VerticalScroll(id="table"):  # 11 layers overflow the 80x24 flow view
@@ -201,6 +203,7 @@ class DashboardScreen(Screen[None]):
         except Exception as exc:  # a broken source is shown, never raised into the UI
             self.error = f"error: {exc}"
             events = []
+        self.query_one(BoundaryPane).feed(events)
         for ev in events:
             kind = ev.get("type")
             if kind == "step":
@@ -282,6 +285,8 @@ class DashboardScreen(Screen[None]):
             if not compact or self.view_name == "flow":
                 self.query_one(GradFlowPane).show(self.view)
                 self.query_one(LayerTable).show(self.view)
+            if not compact or self.view_name == "boundary":
+                self.query_one(BoundaryPane).show()
             self.query_one(StatusLine).show(self.status_info())
 
     def refresh_now(self) -> None:
