@@ -25,7 +25,7 @@ from typing import NoReturn
 from bp_tui.scenarios import ScenarioError, list_builtin, load
 from bp_tui.tui.errors import EXIT_INTERRUPTED, EXIT_USAGE, PROG, CliError, error_line
 
-SUBCOMMANDS = ("list", "run", "gradcheck", "replay", "watch")
+SUBCOMMANDS = ("list", "run", "gradcheck", "replay", "watch", "compare")
 
 DESCRIPTION = """\
 Watch backpropagation live in the terminal: train a small NumPy MLP on a pathology
@@ -90,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_parser(
             name, help=f"show {what} event stream (bp-tui {name} --help)", add_help=False
         )
+    sub.add_parser(
+        "compare",
+        help="a scenario beside its fix, or two scenarios or recordings (bp-tui compare --help)",
+        add_help=False,
+    )
     return parser
 
 
@@ -127,6 +132,8 @@ def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] in ("replay", "watch"):
         function = "run_replay" if argv[0] == "replay" else "run_watch"
         return _lazy("bp_tui.tui.commands.replay", function, argv[1:], f"bp-tui {argv[0]}")
+    if argv and argv[0] == "compare":
+        return _lazy("bp_tui.tui.commands.compare", "run_compare", argv[1:], "bp-tui compare")
     if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help", "--version"):
         return _lazy("bp_tui.tui.commands.dashboard", "run_dashboard", argv, "the dashboard")
 

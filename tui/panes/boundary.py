@@ -31,6 +31,7 @@ from textual.widgets import Static
 from bp_tui.core.boundary import Boundary, decode_boundary
 from bp_tui.core.config import Scenario
 from bp_tui.core.datasets import make_dataset
+from bp_tui.tui.panes.plotting import fit_title
 
 # Class colours, Playground's orange and blue first; cycled for many classes.
 CLASS_COLORS = (
@@ -153,11 +154,15 @@ class BoundaryPane(Static):
                 self.boundary, self.boundary_step, self.points = None, None, None
                 self.changed = True
 
-    def title(self) -> str:
-        head = f"decision boundary{f' · {self.label}' if self.label else ''}"
-        if self.boundary is None:
-            return f"{head} · waiting for the first probe"
-        return f"{head} · step {self.boundary_step}"
+    def title(self, width: int = 1000) -> str:
+        """The title row, the longest of its forms that fits ``width`` columns."""
+        label = f" · {self.label}" if self.label else ""
+        when = (
+            "waiting for the first probe" if self.boundary is None else f"step {self.boundary_step}"
+        )
+        variants = [f"decision boundary{label} · {when}", f"boundary{label} · {when}"]
+        variants.append(f"{self.label} · {when}" if self.label else when)
+        return fit_title(variants, width)
 
     def show(self, force: bool = False) -> None:
         """Draw at the pane's current size, if anything changed since the last draw."""
@@ -170,7 +175,7 @@ class BoundaryPane(Static):
     def render_text(self, width: int, height: int, no_color: bool) -> Text:
         """The pane as rich ``Text``: a title row, then the plane."""
         out = Text(no_wrap=True, end="")
-        out.append(self.title()[:width], style="bold")
+        out.append(self.title(width)[:width], style="bold")
         b, rows = self.boundary, height - 1
         if b is None or width < 2 or rows < 1:
             return out
