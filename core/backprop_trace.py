@@ -13,14 +13,15 @@ batch of ``m`` examples as rows:
 
 The trace is a plain JSON-able dict (``{"type": "trace", ...}``), sent over the child's
 pipe like an event. Per layer it always has the batch summaries (means, stds, norms);
-for a small network (at most ``UNIT_LIMIT`` hidden units) it also has, for one example
-of the batch, every unit's z, a, f'(z), dL/da and delta, and every weight's gradient,
-both that example's share (delta_j * a_prev_i) and the batch's ``dW``.
+for a small network (at most ``UNIT_LIMIT`` hidden units) it also has, for the first
+``EXAMPLES`` examples of the batch (the view shows one at a time), every unit's z, a,
+f'(z), dL/da and delta, and every weight's gradient, both that example's share
+(delta_j * a_prev_i) and the batch's ``dW``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from .error_signal import fprime_mean, frobenius
 from .mlp import MLP
 
 UNIT_LIMIT = 24  # hidden units up to which the trace goes unit by unit
+EXAMPLES = 4  # examples of the batch traced unit by unit, for the view to choose from
 
 
 def unit_level(sizes: list[int]) -> bool:
@@ -39,27 +41,27 @@ def _stats(a: np.ndarray) -> dict[str, float]:
     return {"mean": float(a.mean()), "std": float(a.std())}
 
 
-def backprop_trace(
-    net: MLP, *, step: int, loss: float, loss_name: str, example: int = 0
-) -> dict[str, Any]:
+def backprop_trace(net: MLP, *, step: int, loss: float, loss_name: str) -> dict[str, Any]:
     """The trace of the forward and backward pass ``net`` has just done (see module doc).
 
-    ``example``: the row of the batch shown unit by unit (small networks only).
+    Unit by unit (small networks only), each per-example field is a list with one row
+    per traced example: ``unit["z"][e][j]`` is unit j's z for example e of the batch.
     """
     layers = net.layers
     m = int(layers[0].X.shape[0]) if layers[0].X is not None else 0
-    example = min(max(0, example), max(0, m - 1))
+    rows = slice(0, min(m, EXAMPLES))
     units = unit_level(net.sizes)
     out_layers: list[dict[str, Any]] = []
     # dL/dA of each layer: the layer above's delta @ W (what its backward handed down);
     # the output layer's dL/dA is dlogits, its own dZ (the layer is linear).
-    dA: list[np.ndarray] = [np.empty(0)] * len(layers)
-    for k in range(len(layers) - 1, -1, -1):
-        above = layers[k + 1] if k + 1 < len(layers) else None
-        dA[k] = layers[k].dZ if above is None else above.dZ.dot(above.W)  # type: ignore[union-attr]
+    if any(layer.X is None or layer.dZ is None for layer in layers):
+        raise RuntimeError("backprop_trace needs a forward and a backward pass first")
+    deltas = [cast(np.ndarray, layer.dZ) for layer in layers]
+    dA = [delta.dot(above.W) for delta, above in zip(deltas[1:], layers[1:], strict=True)]
+    dA.append(deltas[-1])
     for k, layer in enumerate(layers):
-        X, Z, A, dZ = layer.X, layer.Z, layer.A, layer.dZ
-        assert X is not None and Z is not None and A is not None and dZ is not None
+        X, Z, A, dZ = layer.X, layer.Z, layer.A, deltas[k]
+        assert X is not None and Z is not None and A is not None
         output = k == len(layers) - 1
         fprime = None if output else fprime_mean(layer)
         dA_prev = dZ.dot(layer.W)  # for L1 this is dL/dx, which training never needs
@@ -78,18 +80,18 @@ def backprop_trace(
             "dA_prev_norm": frobenius(dA_prev),
         }
         if units:
-            row_fprime = layer.activation.grad(Z[example], A[example])
+            delta, a_prev = dZ[rows], X[rows]
             entry["unit"] = {
-                "a_prev": X[example].tolist(),
-                "z": Z[example].tolist(),
-                "a": A[example].tolist(),
-                "fprime": row_fprime.tolist(),
-                "dA": dA[k][example].tolist(),
-                "delta": dZ[example].tolist(),
-                "dA_prev": dA_prev[example].tolist(),
+                "a_prev": a_prev.tolist(),
+                "z": Z[rows].tolist(),
+                "a": A[rows].tolist(),
+                "fprime": layer.activation.grad(Z[rows], A[rows]).tolist(),
+                "dA": dA[k][rows].tolist(),
+                "delta": delta.tolist(),
+                "dA_prev": dA_prev[rows].tolist(),
+                "dW_example": (delta[:, :, None] * a_prev[:, None, :]).tolist(),
                 "W": layer.W.tolist(),
                 "b": layer.b.tolist(),
-                "dW_example": np.outer(dZ[example], X[example]).tolist(),
                 "dW": layer.dW.tolist(),
                 "db": layer.db.tolist(),
             }
@@ -100,7 +102,7 @@ def backprop_trace(
         "loss": float(loss),
         "loss_name": loss_name,
         "batch": m,
-        "example": example,
+        "examples": rows.stop if units else 0,  # the first rows of the batch
         "unit_level": units,
         "layers": out_layers,
     }

@@ -7,12 +7,14 @@ format). Same scenario and seed, same events, byte for byte.
 
 Cost. The per-step statistics are one BLAS dot per array (``||dW_i||``, ``||db_i||``
 before clipping, ``||W_i||`` after the update), written into one buffer, and one
-``np.sqrt(...).tolist()`` for all of them (see ``diagnostics.SquaredNorms``). The
-full-data probe (accuracy, dead and saturated units) runs every ``probe_every``
-steps, and with it one over the decision-boundary grid (``core/boundary.py``; the
-probe step's ``boundary`` field, ``boundary=False`` leaves it out). ``Trainer(s,
-diagnostics=False)`` skips all of it (the benchmark's baseline) and still reports loss
-and finiteness.
+``np.sqrt(...).tolist()`` for all of them (see ``diagnostics.SquaredNorms``); the error
+signal ``||dL/dZ_i||`` and mean |f'(Z_i)| are read from backward's own buffers
+(``error_signal.py``). ``request_trace()`` has the next step also write its forward
+and backward pass down (``backprop_trace.py``) for the backprop view. The full-data
+probe (accuracy, dead and saturated units) runs every ``probe_every`` steps, and with
+it one over the decision-boundary grid (``core/boundary.py``; the probe step's
+``boundary`` field, ``boundary=False`` leaves it out). ``Trainer(s, diagnostics=False)``
+skips all of it (the benchmark's baseline) and still reports loss and finiteness.
 """
 
 from __future__ import annotations

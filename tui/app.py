@@ -13,14 +13,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
 
 from bp_tui.core.config import Scenario
 from bp_tui.tui.screens.dashboard import DashboardScreen
@@ -140,6 +141,21 @@ class BpTuiApp(App[int]):
         """End the running source (and its child process); safe to call twice."""
         if self.dashboard is not None:
             self.dashboard.close_source()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette's system commands, plus the dashboard's two views of the mechanism."""
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, DashboardScreen):
+            yield SystemCommand(
+                "Backprop view",
+                "Step through one training step: forward, loss, backward (b)",
+                screen.action_backprop,
+            )
+            yield SystemCommand(
+                "Gradient check",
+                "Backprop vs finite differences per layer, and what each costs (g)",
+                screen.action_gradcheck,
+            )
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -35,9 +35,10 @@ from collections.abc import Callable, Iterable
 
 from bp_tui.tui.errors import CliError
 
-# Lines kept in memory while a FIFO waits for its reader (block=False); beyond this the
-# recording stops rather than grow without bound.
+# Bytes kept in memory while a FIFO waits for its reader or the reader is behind
+# (block=False); beyond this the recording stops rather than grow without bound.
 MAX_PENDING = 64 << 20
+READER_POLL = 0.05  # seconds between two looks for a FIFO's reader (block=True)
 CLOSE_GRACE = 2.0  # seconds a slow FIFO reader gets to take the last lines at close
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOCTTY
 
@@ -87,8 +88,9 @@ class OutputFile:
     """An output file opened as the module docstring says; ``write(text)`` whole lines.
 
     ``block=True``: ``__init__`` opens the file (waiting for a FIFO's reader, after
-    calling ``on_wait()``), ``write`` writes everything before it returns, and every
-    failure raises ``CliError`` naming the file and ``option``.
+    calling ``on_wait()``, for as long as ``keep_waiting()``; ``waiting`` is still true
+    when it gave up), ``write`` writes everything before it returns, and every failure
+    raises ``CliError`` naming the file and ``option``.
 
     ``block=False``: nothing ever blocks or raises. Lines wait in memory until the file
     is open and can take them; ``pump()`` retries. A failure sets ``error`` (a reason in
@@ -103,6 +105,7 @@ class OutputFile:
         inputs: Iterable[str] = (),
         block: bool = True,
         on_wait: Callable[[], object] | None = None,
+        keep_waiting: Callable[[], bool] = lambda: True,
     ) -> None:
         self.path = os.fspath(path)
         self.option = option
@@ -112,17 +115,18 @@ class OutputFile:
         self._protected = _inodes(inputs)
         self._fd: int | None = None
         self._regular = False
-        self._pending = b""  # bytes not written yet
+        self._pending = bytearray()  # bytes not written yet
         self._written = 0  # bytes written (the file offset of a regular file)
         self._complete = 0  # ... up to the end of the last whole line
         self._closed = False
         if block:
             check_output_path(self.path, option, inputs=inputs)
             try:
-                if not self._try_open():
-                    if on_wait is not None:
-                        on_wait()
-                    self._open(os.O_WRONLY | os.O_CLOEXEC | os.O_NOCTTY)  # waits for a reader
+                if not self._try_open() and on_wait is not None:
+                    on_wait()
+                # Polled rather than a blocking open(), which a signal handler cannot end.
+                while self.waiting and keep_waiting() and not self._try_open():
+                    time.sleep(READER_POLL)
             except OSError as exc:
                 raise CliError(self.path, option, f"cannot write ({_reason(exc)})") from None
         else:
@@ -137,8 +141,9 @@ class OutputFile:
         if self._closed or self.error is not None:
             return
         self._pending += text.encode("utf-8")
-        if not self.block and self._fd is None and len(self._pending) > MAX_PENDING:
-            self._fail(f"no reader opened {self.path} in time (over {MAX_PENDING >> 20} MiB)")
+        if not self.block and len(self._pending) > MAX_PENDING:
+            who = "no reader opened it" if self._fd is None else "its reader fell behind"
+            self._fail(f"{who}: over {MAX_PENDING >> 20} MiB waiting")
             return
         self.pump()
 
@@ -212,12 +217,12 @@ class OutputFile:
             if newline >= 0:
                 self._complete = self._written + newline + 1
             self._written += n
-            self._pending = self._pending[n:]
+            del self._pending[:n]
 
     def _fail(self, reason: str) -> None:
         """Stop writing for good; a regular file is cut back to its last whole line."""
         self.error = reason
-        self._pending = b""
+        self._pending.clear()
         if self._fd is not None and self._regular:
             with contextlib.suppress(OSError):  # the file may be gone with its disk
                 os.ftruncate(self._fd, self._complete)

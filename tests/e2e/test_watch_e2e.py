@@ -75,3 +75,21 @@ def test_replay_of_a_bad_file_is_one_line(pane, bp_tui: str, tmp_path: Path) -> 
         "allowed one JSON object per line"
     ), lines
     assert "Traceback" not in "\n".join(lines)
+
+
+def test_watch_of_a_process_substitution_shows_the_whole_run(
+    pane, bp_tui: str, tmp_path: Path
+) -> None:
+    """``bp-tui watch <(cmd)``: the first MiB was consumed for the title, the pipe's size
+    0 then taken for a truncation (``seek`` failed: not seekable), plots began mid-run."""
+    p: TmuxPane = pane(width=120, height=40)
+    p.type_line(f"cd {shlex.quote(str(tmp_path))}")
+    exe = shlex.quote(bp_tui)
+    p.type_line(f"{exe} watch <({exe} run healthy --steps 300 --jsonl)")
+    wait_for("the end of the run", lambda: (p.status() or ("",))[0] == "completed", timeout=60)
+    assert p.step() == 300
+    line = p.status()[3]  # type: ignore[index]
+    assert "300 steps" in line and "run ended" in line and "error" not in line
+    prompts = p.prompts()
+    p.keys("q")
+    wait_for("the shell prompt back", lambda: p.prompts() > prompts)

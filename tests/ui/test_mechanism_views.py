@@ -28,7 +28,7 @@ from bp_tui.tui.panes.grad_flow import GradFlowPane
 from bp_tui.tui.panes.grad_norms import GradNormsPane
 from bp_tui.tui.panes.view import fmt_num
 from bp_tui.tui.screens.backprop import FACTOR_WIDTH, BackpropScreen, stage_titles
-from bp_tui.tui.screens.gradcheck import GradcheckScreen
+from bp_tui.tui.screens.gradcheck import GradcheckScreen, duration
 from bp_tui.tui.sources.replay_index import index_stream
 from tests.ui.trainer_source import TrainerSource
 from tests.unit.test_backprop_trace import reference
@@ -87,8 +87,8 @@ async def test_micro_unit_by_unit_every_number_is_the_trainers(size: Any, paused
     async with app.run_test(size=size) as pilot:
         view = await open_backprop(pilot, paused)
         trace = view.trace
-        assert trace is not None and trace["unit_level"]
-        step, e = trace["step"], trace["example"]
+        assert trace is not None and trace["unit_level"] and trace["examples"] == 4
+        step = trace["step"]
         ref = step_reference(made[-1], step)
         history = app.dashboard.history
         await until(pilot, lambda: (history.last_step or 0) >= step)
@@ -97,8 +97,12 @@ async def test_micro_unit_by_unit_every_number_is_the_trainers(size: Any, paused
             if stage:
                 await pilot.press("n")
             assert view.stage == stage
+            e = stage % trace["examples"]  # each stage on another example of the batch
+            while view.example != e:
+                await pilot.press("x")
             shown = screen_text(app)
             assert f"step {step} · stage {stage + 1}/{len(titles)}: {titles[stage]}" in shown
+            assert f"example {e + 1}/4 (x)" in shown
             body = view.body_text().plain
             # forward L1-L3 are stages 0-2, the loss 3, backward L3-L1 stages 4-6
             want = ref[stage if stage < 3 else min(2, 6 - stage)]
@@ -264,9 +268,11 @@ async def test_gradcheck_view_passes_and_shows_the_cost(size: Any) -> None:
         assert all(row.split()[-1] == "ok" for row in rows.values())
         n = made[-1].trainer.net.n_params
         assert report["n_params"] == n
-        assert f"ratio {fmt_num(report['ratio'])}x for n = {n} parameters" in shown
+        assert f"ratio {report['ratio']:,.0f}x for n = {n} parameters" in shown
+        assert duration(report["fd_seconds"]) in shown
         assert f"finite differences ({2 * n} forward passes)" in shown
         assert report["fd_seconds"] > report["backprop_seconds"] > 0
+        assert duration(0.000103) == "0.103 ms" and duration(2.164) == "2.16 s"
 
 
 async def test_gradcheck_view_fails_exactly_the_layer_with_a_planted_error(monkeypatch) -> None:
@@ -327,3 +333,41 @@ async def test_e_switches_the_gradient_panes_between_dw_and_delta(size: Any) -> 
         await pilot.press("e")
         dash.redraw(force=True)
         assert "‖dW‖ now, loss → input" in screen_text(app)
+
+
+async def test_the_command_palette_opens_both_views() -> None:
+    app = app_on("micro", [])
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.dashboard.refresh_now()
+        await pilot.press("space")  # paused: the palette's search has the CPU to itself
+        for title, screen_type in (
+            ("Backprop view", BackpropScreen),
+            ("Gradient check", GradcheckScreen),
+        ):
+            await pilot.press("ctrl+p")
+            await pilot.press(*title.split()[0])
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await pilot.pause(0.3)
+            assert isinstance(app.screen, screen_type)
+            await pilot.press("escape")
+            await pilot.pause()
+
+
+async def test_backprop_view_after_the_end_shows_the_last_step_and_does_not_wait() -> None:
+    made: list[TrainerSource] = []
+    app = BpTuiApp(
+        lambda s: made.append(TrainerSource(s)) or made[-1],
+        [load("micro", steps=6)],
+        initial=load("micro", steps=6),
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        dash = app.dashboard
+        await until(pilot, lambda: dash.end is not None)
+        await pilot.press("b")
+        view = app.screen
+        assert isinstance(view, BackpropScreen) and not view.waiting
+        assert "the run has ended" in screen_text(app)
+        last = made[-1].events[6]
+        assert f"L1     {fmt_num(last['error_signal'][0]):>10}" in view.body_text().plain
+        assert ("trace", None) not in made[-1].commands

@@ -55,7 +55,6 @@ def test_trace_is_the_step_as_an_independent_backprop_computes_it(name: str) -> 
     assert trace is not None and trace["step"] == ev.step == 4
     assert trace["loss"] == ev.loss
     ref = reference(ws, t.net.activation, t._Xb, t._Yb)
-    e = trace["example"]
     assert trace["unit_level"] is (name == "micro")
     for k, (got, want) in enumerate(zip(trace["layers"], ref, strict=True)):
         assert got["delta_norm"] == ev.error_signal[k]
@@ -71,13 +70,15 @@ def test_trace_is_the_step_as_an_independent_backprop_computes_it(name: str) -> 
             assert "unit" not in got
             continue
         unit = got["unit"]
-        for key in ("a_prev", "z", "a", "fprime", "dA", "delta", "dA_prev"):
-            np.testing.assert_allclose(unit[key], want[key][e], rtol=1e-9, atol=1e-300)
+        assert trace["examples"] == 4  # the first four rows of the batch
+        for e in range(trace["examples"]):
+            for key in ("a_prev", "z", "a", "fprime", "dA", "delta", "dA_prev"):
+                np.testing.assert_allclose(unit[key][e], want[key][e], rtol=1e-9, atol=1e-300)
+            np.testing.assert_allclose(
+                unit["dW_example"][e], np.outer(want["delta"][e], want["a_prev"][e]), rtol=1e-12
+            )
         np.testing.assert_allclose(unit["dW"], want["dW"], rtol=1e-9)
         np.testing.assert_allclose(unit["db"], want["db"], rtol=1e-9)
-        np.testing.assert_allclose(
-            unit["dW_example"], np.outer(want["delta"][e], want["a_prev"][e]), rtol=1e-12
-        )
         np.testing.assert_array_equal(unit["W"], ws[k][0])
 
 
@@ -89,3 +90,11 @@ def test_only_the_requested_step_is_traced() -> None:
     t.step()
     t.step()
     assert t.last_trace is not None and t.last_trace["step"] == 2
+
+
+def test_micro_is_traced_unit_by_unit_and_learns_xor() -> None:
+    t = Trainer(load("micro"))
+    assert t.net.sizes == [2, 3, 3, 1]
+    while not t.finished:
+        ev = t.step()
+    assert t.end_reason == "completed" and ev.accuracy is not None and ev.accuracy > 0.95

@@ -8,6 +8,7 @@ and then its absence fails instead of skipping.
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -181,3 +182,13 @@ def test_factor_is_fprime_times_gain_exactly() -> None:
     for factor, fp, gain in layer_factors(ev.error_signal, ev.fprime_mean):
         assert factor == pytest.approx(fp * gain, rel=1e-15)
     assert layer_factors([1.0, 0.0], [0.5, None]) == [(None, 0.5, None)]
+
+
+def test_error_signal_norm_survives_squares_that_overflow() -> None:
+    from bp_tui.core.error_signal import frobenius
+
+    big = np.full((4, 4), 1e200)
+    with np.errstate(over="ignore"):  # as the trainer calls it: overflow is expected
+        assert frobenius(big) == pytest.approx(4e200, rel=1e-15)  # (1e200)^2 overflows
+    assert math.isnan(frobenius(np.array([1.0, np.nan])))
+    assert frobenius(np.array([1.0, np.inf])) == math.inf

@@ -60,3 +60,19 @@ def test_a_gradient_below_the_difference_noise_is_unresolved_not_ok() -> None:
     assert checks[0].rel_error > 1e-6  # the differences are noise here...
     assert verdict(checks[0], loss) == "unresolved"  # ...and are reported as such
     assert verdict(checks[0], float("nan")) == "n/a: loss not finite"
+
+
+def test_headless_gradcheck_prints_the_cost_of_each_side(capsys) -> None:
+    from bp_tui.tui.commands import cli
+
+    assert cli.main(["gradcheck", "micro"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    head = next(i for i, ln in enumerate(lines) if ln.startswith("cost "))
+    assert lines[head].split() == ["cost", "backprop", "finite", "diff.", "ratio", "parameters"]
+    for row in lines[head + 1 : head + 3]:
+        cells = row.split()
+        bp_ms, fd_ms = float(cells[-6]), float(cells[-4])
+        assert cells[-5] == cells[-3] == "ms" and cells[-1] == "25"  # micro: 25 parameters
+        assert float(cells[-2].rstrip("x")) == pytest.approx(fd_ms / bp_ms, rel=0.02, abs=1)
+        assert fd_ms > bp_ms

@@ -226,6 +226,16 @@ def test_gradcheck_runs_in_the_child_on_the_current_network(live: Any) -> None:
     assert report["fd_seconds"] > report["backprop_seconds"] > 0
 
 
+def test_a_finished_run_can_still_be_gradient_checked(live: Any) -> None:
+    source = live(small(20))
+    collect(source, has_type("end"))
+    assert source.status == "ended"
+    source.command("lr", 0.5)  # ignored: a finished run does not change...
+    source.command("gradcheck")  # ...but its network can still be checked
+    (report,) = [e for e in collect(source, has_type("gradcheck")) if e["type"] == "gradcheck"]
+    assert report["step"] == 20 and all(lay["verdict"] == "ok" for lay in report["layers"])
+
+
 def test_stop_ends_the_run_as_stopped_and_the_child_exits(live: Any) -> None:
     source = live(small(10**7))
     collect(source, lambda ev: len(steps_of(ev)) >= 5)

@@ -10,6 +10,7 @@ on a real device: a regression must not be able to damage the machine running th
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import signal
@@ -142,7 +143,8 @@ def test_fifo_with_a_reader_gets_the_stream_and_stays_a_fifo(tmp_path: Path) -> 
     no_hidden_files(tmp_path)
 
 
-def test_fifo_without_a_reader_waits_for_one(tmp_path: Path) -> None:
+@pytest.mark.parametrize("then", ["a reader comes", "SIGTERM"])
+def test_fifo_without_a_reader_waits_for_one(tmp_path: Path, then: str) -> None:
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     proc = long_run(fifo, steps=5)
@@ -150,11 +152,17 @@ def test_fifo_without_a_reader_waits_for_one(tmp_path: Path) -> None:
     assert "waiting for a reader of" in proc.stderr.readline()
     time.sleep(0.3)
     assert proc.poll() is None  # still waiting, nothing lost
-    with open(fifo, "rb") as f:
-        data = f.read()
-    assert proc.wait(timeout=60) == 0
-    proc.communicate(timeout=60)
-    assert data.count(b"\n") == 7 and b'"reason":"completed"' in data
+    if then == "SIGTERM":  # ends the wait: a blocking open() would never return
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 143, err
+    else:
+        with open(fifo, "rb") as f:
+            data = f.read()
+        proc.communicate(timeout=60)
+        assert proc.returncode == 0
+        assert data.count(b"\n") == 7 and b'"reason":"completed"' in data
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and [p.name for p in tmp_path.iterdir()] == ["pipe"]
 
 
 @pytest.mark.parametrize(
@@ -493,3 +501,35 @@ def test_scenario_loaded_from_a_path_is_the_protected_input(tmp_path: Path) -> N
     with pytest.raises(CliError, match="scenario file"):
         OutputFile(toml, "--out", inputs=[scenario.source])
     assert toml.read_text() == SCENARIO
+
+
+def test_a_second_signal_aborts_at_once_and_the_file_still_ends_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second signal raises ``Aborted`` wherever the run is (here: while writing step
+    4 to stdout); the file keeps whole lines and is closed with a ``stopped`` end event,
+    and the exit status names the signal."""
+    out = tmp_path / "rec.jsonl"
+
+    class Stdout(io.StringIO):
+        def write(self, text: str) -> int:
+            if '"step":4,' in text:
+                raise headless.Aborted(signal.SIGTERM)
+            return super().write(text)
+
+    with pytest.raises(headless.Aborted):
+        headless.run(
+            load("healthy", steps=50),
+            jsonl=True,
+            out=str(out),
+            stdout=Stdout(),
+            stderr=io.StringIO(),
+        )
+    got = valid_stream(out, steps=4)  # step 4 reached the file before stdout
+    assert got["end"] == {"type": "end", "step": 4, "reason": "stopped"}
+
+    def aborted(*args: object, **kwargs: object) -> int:
+        raise headless.Aborted(signal.SIGTERM)
+
+    monkeypatch.setattr(headless, "run", aborted)
+    assert cli.main(["run", "healthy", "--steps", "3"]) == 143

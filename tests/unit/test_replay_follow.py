@@ -344,17 +344,23 @@ def test_follow_waits_then_reads_appended_steps_and_partial_lines(tmp_path: Path
     assert src.detail.endswith("run ended (stopped)")
 
 
-@pytest.mark.parametrize("how", ["truncate", "replace"])
-def test_follow_starts_again_when_the_file_is_truncated_or_replaced(
-    tmp_path: Path, how: str
-) -> None:
+def _following(tmp_path: Path, n: int) -> tuple[Path, FollowSource, Shown]:
+    """A complete run of ``n`` steps in a file, followed and shown once."""
     path = tmp_path / "run.jsonl"
-    path.write_text("".join(_lines(8)))
+    path.write_text("".join(_lines(n)))
     src = FollowSource(path, clock=Clock())
     src.start()
     shown = Shown()
     shown.apply(src.poll())
-    assert shown.numbers == list(range(1, 9)) and src.status == "ended"
+    assert shown.numbers == list(range(1, n + 1)) and src.status == "ended"
+    return path, src, shown
+
+
+@pytest.mark.parametrize("how", ["truncate", "replace"])
+def test_follow_starts_again_when_the_file_is_truncated_or_replaced(
+    tmp_path: Path, how: str
+) -> None:
+    path, src, shown = _following(tmp_path, 8)
     new = "".join(_lines(3, end=False))
     if how == "truncate":
         with open(path, "r+") as f:
@@ -573,6 +579,18 @@ def test_follow_reads_a_fifo_as_a_stream_without_blocking(tmp_path: Path) -> Non
     for _ in range(3):
         shown.apply(src.poll())
     assert shown.resets == 1 and shown.numbers == [1, 2, 3] and src.status == "ended"
+    # the next writer opens before this side saw EOF: the ended run is followed directly
+    # by the next one's run event (a recording dashboard's `r`), still a new run
+    fd = os.open(fifo, os.O_WRONLY)
+    try:
+        os.write(fd, "".join(_lines(2)).encode())
+        shown.apply(src.poll())
+        os.write(fd, "".join(_lines(4, every=2)).encode())
+        for _ in range(3):
+            shown.apply(src.poll())
+    finally:
+        os.close(fd)
+    assert shown.resets == 3 and shown.numbers == [2, 4, 6, 8] and src.status == "ended"
     src.close()
 
 
@@ -610,6 +628,22 @@ def test_replay_refuses_a_fifo_in_one_line_without_opening_it(tmp_path: Path) ->
     )
     assert result.returncode == 2
     assert result.stderr == (
-        f"bp-tui: error: {fifo}: FILE: found a pipe or FIFO, which cannot be sought, "
+        f"bp-tui: error: {fifo}: found a pipe or FIFO, which cannot be sought, "
         "allowed a regular file (bp-tui watch FILE follows a stream)\n"
     )
+
+
+def test_follow_a_file_replaced_by_a_fifo_never_blocks(tmp_path: Path) -> None:
+    """The watched path replaced by a FIFO hung the dashboard in open()."""
+    import time
+
+    path, src, shown = _following(tmp_path, 4)
+    path.unlink()
+    os.mkfifo(path)
+    t0 = time.monotonic()
+    for _ in range(3):
+        shown.apply(src.poll())
+    assert time.monotonic() - t0 < 1.0
+    assert shown.resets == 1 and shown.steps == []
+    assert src.detail == f"waiting for a writer of {path}"
+    src.close()

@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         help="train without the dashboard: a summary, or the event stream with --jsonl",
         description="Train a scenario headless. Prints a summary, or with --jsonl the "
         "event stream (one JSON object per line) and nothing else on stdout. "
-        "Ctrl+C stops the run cleanly (exit status 130).",
+        "Ctrl+C, SIGTERM or SIGHUP stops the run cleanly (exit status 130, 143, 129).",
     )
     _scenario_arguments(run)
     run.add_argument("--steps", type=int, metavar="N", help="train N steps (default: the file's)")
@@ -74,7 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out",
         metavar="FILE",
-        help="also record the event stream to FILE (written only if the run ends cleanly)",
+        help="also write the event stream to FILE, in place, line by line as the run goes "
+        "(an existing file is overwritten, as cp does)",
     )
 
     check = sub.add_parser(
@@ -187,11 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signum = getattr(exc, "signum", None)  # headless.Aborted: a second SIGTERM/SIGHUP
         return EXIT_INTERRUPTED if signum is None else 128 + signum
     except BrokenPipeError:
-        # The reader of our stdout went away (`bp-tui run x --jsonl | head`): stop quietly.
-        # Python flushes sys.stdout once more at exit, which would raise again; drop what
-        # is buffered instead (the reader is gone) and let that flush find nothing.
-        # Unlike dup2-ing /dev/null over fd 1 (the signal docs' recipe), this leaves the
-        # process's file descriptors alone: main() is also called in-process by tests.
+        # the reader of our stdout went away (`bp-tui run x --jsonl | head`): stop quietly
         _discard_stdout()
         return 1
     except (ScenarioError, StreamError, CliError, OSError) as exc:

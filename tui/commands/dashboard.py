@@ -62,7 +62,12 @@ def parser() -> argparse.ArgumentParser:
         help="target training speed (default: as fast as possible)",
     )
     p.add_argument("--fps", type=_positive(float, "--fps"), default=6.0, help="redraws per second")
-    p.add_argument("--record", metavar="FILE", help="also write the event stream to FILE")
+    p.add_argument(
+        "--record",
+        metavar="FILE",
+        help="also write the event stream to FILE, in place (overwritten as cp does; "
+        "a FIFO once a reader opens it)",
+    )
     return p
 
 

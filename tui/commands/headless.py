@@ -172,7 +172,11 @@ def run(
             "--out",
             inputs=[scenario.source] if scenario.source else [],
             on_wait=lambda: print(f"{PROG}: waiting for a reader of {out}", file=stderr),
+            keep_waiting=lambda: not stop.requested,
         )
+        if sink.waiting:  # stopped before a reader came: nothing trained, nothing written
+            assert stop.signum is not None
+            return 128 + stop.signum
     ended = False
 
     def emit(event: dict[str, Any]) -> None:

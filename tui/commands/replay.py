@@ -12,7 +12,6 @@ writing; it waits for a file that does not exist yet (the writer may still be st
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -129,30 +128,10 @@ def _head(path: str) -> StreamParser:
     return parser
 
 
-def _seekable(path: str) -> None:
-    """Raise ``CliError`` when ``path`` is a pipe, FIFO, socket or device: a replay reads
-    the file twice (index, then playback) and seeks in it. Opens nothing (opening a FIFO
-    would wait for a writer)."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return  # index_stream words a missing or unreadable file
-    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
-        return
-    kind = "a pipe or FIFO" if stat.S_ISFIFO(mode) else "a socket or device"
-    raise CliError(
-        path,
-        "FILE",
-        f"found {kind}, which cannot be sought, allowed a regular file "
-        "(bp-tui watch FILE follows a stream)",
-    )
-
-
 def run_replay(argv: list[str]) -> int:
     """``bp-tui replay FILE [--speed STEPS_PER_S] [--fps N]``; the exit status."""
     try:
         args = _parse("replay", argv, speed=True)
-        _seekable(args.file)
         index = index_stream(args.file)
         if index.error is not None and not len(index):
             raise index.error  # nothing to show: missing, empty, newer version...

@@ -103,7 +103,7 @@ class GradFlowPane(Static):
             axis = f"1e{lo}".ljust(track) if track > 12 else ""
             text.append(" " * (label_w + 1) + axis[: max(0, track - 5)] + f"1e{hi}", style="dim")
         if any(labels):
-            text.append("\n× per step down: ‖δ below‖ / ‖δ‖ (f' × W)", style="yellow")
+            text.append("\n× = ‖δ below‖/‖δ‖ = f' × W", style="yellow")
         self._show(text)
 
     def _show(self, text: Text) -> None:

@@ -5,7 +5,8 @@ trace (the ``trace`` command; ``core.backprop_trace`` makes it in the child proc
 and only lays it out. `n` reveals the next stage (forward layer by layer, the loss,
 then backward from the loss to the input), `p` plays the stages at a slow pace, `t`
 traces another step. Small networks (``core.backprop_trace.UNIT_LIMIT``) are shown unit
-by unit for one example of the batch; wider ones per layer.
+by unit for one example of the batch (`x` shows the next of the first four); wider
+ones per layer.
 
 A recording has no trainer to ask: the view then shows what the recording carries,
 the per-layer error signal, mean |f'| and gradient norms of the latest step, and says
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
 
 PLAY_INTERVAL = 1.2  # s per stage while playing: slow enough to read a layer
 POLL_INTERVAL = 0.1  # s between looks for the trainer's answer
-FACTOR_WIDTH = 40  # characters for "×0.24 = f' 0.24 × W 1.0"
+FACTOR_WIDTH = 40
+MEAN_FPRIME = "mean|f'|"  # characters for "×0.24 = f' 0.24 × W 1.0"
 
 Trace = dict[str, Any]
 
@@ -55,7 +57,7 @@ def stage_titles(trace: Trace) -> list[str]:
     ]
 
 
-def forward_stage(trace: Trace, k: int) -> Text:
+def forward_stage(trace: Trace, k: int, ex: int = 0) -> Text:
     lay, m = trace["layers"][k], trace["batch"]
     n_in, n_out = lay["fan_in"], lay["fan_out"]
     text = Text()
@@ -73,17 +75,17 @@ def forward_stage(trace: Trace, k: int) -> Text:
     unit = lay.get("unit")
     if unit is None:
         return text
-    text.append(f"  example {trace['example'] + 1}: a_prev = {_vec(unit['a_prev'])}\n")
+    z, a, fprime = unit["z"][ex], unit["a"][ex], unit["fprime"][ex]
+    text.append(f"  example {ex + 1}: a_prev = {_vec(unit['a_prev'][ex])}\n")
     text.append("    unit   z            a = f(z)     f'(z)\n", style="dim")
     for j in range(n_out):
         text.append(
-            f"    {j + 1:<6} {fmt_num(unit['z'][j]):<12} {fmt_num(unit['a'][j]):<12} "
-            f"{fmt_num(unit['fprime'][j])}\n"
+            f"    {j + 1:<6} {fmt_num(z[j]):<12} {fmt_num(a[j]):<12} {fmt_num(fprime[j])}\n"
         )
     return text
 
 
-def loss_stage(trace: Trace) -> Text:
+def loss_stage(trace: Trace, ex: int = 0) -> Text:
     out = trace["layers"][-1]
     m, n_out = trace["batch"], out["fan_out"]
     text = Text()
@@ -95,11 +97,11 @@ def loss_stage(trace: Trace) -> Text:
     )
     unit = out.get("unit")
     if unit is not None:
-        text.append(f"  example {trace['example'] + 1}: dL/dlogits = {_vec(unit['dA'])}\n")
+        text.append(f"  example {ex + 1}: dL/dlogits = {_vec(unit['dA'][ex])}\n")
     return text
 
 
-def backward_stage(trace: Trace, k: int) -> Text:
+def backward_stage(trace: Trace, k: int, ex: int = 0) -> Text:
     layers = trace["layers"]
     lay, m = layers[k], trace["batch"]
     n_in, n_out = lay["fan_in"], lay["fan_out"]
@@ -125,34 +127,32 @@ def backward_stage(trace: Trace, k: int) -> Text:
     unit = lay.get("unit")
     if unit is None:
         return text
-    e = trace["example"] + 1
+    e = ex + 1
+    dA, fprime, delta = unit["dA"][ex], unit["fprime"][ex], unit["delta"][ex]
+    a_prev, dW_example = unit["a_prev"][ex], unit["dW_example"][ex]
     text.append(f"  example {e}:\n    unit   dL/da        × f'(z)      = δ\n", style="dim")
     for j in range(n_out):
         text.append(
-            f"    {j + 1:<6} {fmt_num(unit['dA'][j]):<12} {fmt_num(unit['fprime'][j]):<12} "
-            f"{fmt_num(unit['delta'][j])}\n"
+            f"    {j + 1:<6} {fmt_num(dA[j]):<12} {fmt_num(fprime[j]):<12} {fmt_num(delta[j])}\n"
         )
     text.append(f"    weight   {f'δ_j × a_prev_i (example {e})':<34}  dW (batch)\n", style="dim")
     for j in range(n_out):
         for i in range(n_in):
-            product = (
-                f"{fmt_num(unit['delta'][j])} × {fmt_num(unit['a_prev'][i])} = "
-                f"{fmt_num(unit['dW_example'][j][i])}"
-            )
+            product = f"{fmt_num(delta[j])} × {fmt_num(a_prev[i])} = {fmt_num(dW_example[j][i])}"
             text.append(f"    w[{j + 1},{i + 1}]   {product:<34}  {fmt_num(unit['dW'][j][i])}\n")
     text.append(f"    db (batch) = {_vec(unit['db'])}\n")
-    text.append(f"    dL/da_prev (example {e}) = {_vec(unit['dA_prev'])}\n")
+    text.append(f"    dL/da_prev (example {e}) = {_vec(unit['dA_prev'][ex])}\n")
     return text
 
 
-def stage_text(trace: Trace, stage: int) -> Text:
-    """Stage ``stage`` (an index into ``stage_titles``) of ``trace``."""
+def stage_text(trace: Trace, stage: int, ex: int = 0) -> Text:
+    """Stage ``stage`` (an index into ``stage_titles``) of ``trace``, for example ``ex``."""
     n = len(trace["layers"])
     if stage < n:
-        return forward_stage(trace, stage)
+        return forward_stage(trace, stage, ex)
     if stage == n:
-        return loss_stage(trace)
-    return backward_stage(trace, 2 * n - stage)
+        return loss_stage(trace, ex)
+    return backward_stage(trace, 2 * n - stage, ex)
 
 
 def recorded_page(view: RunView) -> Text:
@@ -166,7 +166,7 @@ def recorded_page(view: RunView) -> Text:
     fprime = [view.last("fprime_mean", i) for i in range(n)]
     steps = [*layer_factors(signal, fprime), (None, None, None)]
     text.append(
-        f"  {'layer':<6} {'‖δ‖':>10} {'mean|f′|':>10} {'‖dW‖':>10} {'‖db‖':>10}  factor\n",
+        f"  {'layer':<6} {'‖δ‖':>10} {MEAN_FPRIME:>10} {'‖dW‖':>10} {'‖db‖':>10}  factor\n",
         style="dim",
     )
     for i in reversed(range(n)):
@@ -189,6 +189,7 @@ class BackpropScreen(Screen[None]):
         Binding("n", "next_stage", "next"),
         Binding("p", "toggle_play", "play"),
         Binding("t", "trace", "trace a step"),
+        Binding("x", "next_example", "example"),
         Binding("escape,b", "app.pop_screen", "back"),
     ]
 
@@ -197,9 +198,11 @@ class BackpropScreen(Screen[None]):
         self.dashboard = dashboard
         self.trace: Trace | None = None  # the trace shown
         self.stage = 0  # the last stage revealed
+        self.example = 0  # which of the trace's examples the unit tables show
         self.playing = False
         self.waiting = False  # a trace was asked for and has not come yet
         self._asked_over: object = None  # the trace that was current when we asked
+        self._replay_key: object = None  # the replay's state last shown
 
     def compose(self) -> ComposeResult:
         yield Static(id="bp-head")
@@ -226,12 +229,19 @@ class BackpropScreen(Screen[None]):
             else:
                 self.trace, self.stage = latest, 0
             self.show()
-        elif not self.dashboard.live_trainer:
-            self.show()  # a replay moves on: show its latest step
+        elif not self.dashboard.live_trainer and self._replay_moved():
+            self.show()  # a replay moved on: show its latest step
+
+    def _replay_moved(self) -> bool:
+        return self._replay_key != self.dashboard.view.state_key()
 
     def action_trace(self) -> None:
         if not self.dashboard.live_trainer:
             self.notify("A recording has no trainer to trace: per-layer fields only.")
+            return
+        if self.dashboard.end is not None:
+            self.notify("The run has ended: no step left to trace (r restarts it).", timeout=3)
+            self.show()
             return
         self._asked_over = self.dashboard.mechanism.get("trace")
         self.waiting = True
@@ -248,6 +258,12 @@ class BackpropScreen(Screen[None]):
         else:
             self.playing = False
             self.action_trace()  # past the last stage: the next step
+
+    def action_next_example(self) -> None:
+        """Unit by unit: show the next of the traced examples of the batch."""
+        if self.trace is not None and self.trace["examples"] > 1:
+            self.example = (self.example + 1) % self.trace["examples"]
+            self.show()
 
     def action_toggle_play(self) -> None:
         self.playing = not self.playing
@@ -266,7 +282,7 @@ class BackpropScreen(Screen[None]):
         if not self.dashboard.live_trainer:
             text.append(
                 " · a recording carries the per-layer fields only; the unit-by-unit "
-                "trace needs the live trainer (bp-tui dashboard)",
+                "trace needs the live trainer (bp-tui SCENARIO)",
                 style="yellow",
             )
         elif trace is not None:
@@ -275,20 +291,31 @@ class BackpropScreen(Screen[None]):
                 f" · step {trace['step']} · stage {self.stage + 1}/{len(titles)}: "
                 f"{titles[self.stage]}"
             )
-            kind = "unit by unit" if trace["unit_level"] else "per layer"
-            text.append(f" · batch of {trace['batch']}, {kind}", style="dim")
+            kind = "per layer"
+            if trace["unit_level"]:  # short: the line must fit 80 columns
+                kind = f"example {self.example + 1}/{trace['examples']} (x)"
+            text.append(f" · batch {trace['batch']} · {kind}", style="dim")
+        elif self.dashboard.end is not None:
+            text.append(
+                " · the run has ended: its last step, per layer (r restarts the run)",
+                style="yellow",
+            )
         if self.waiting:
             text.append(" · tracing the next step in the trainer…", style="yellow")
         return text
 
     def body_text(self) -> Text:
-        if not self.dashboard.live_trainer:
-            return recorded_page(self.dashboard.view)
+        if not self.dashboard.live_trainer or (self.trace is None and self.dashboard.end):
+            return recorded_page(self.dashboard.view)  # what the stream says of the last step
         if self.trace is None:
             return Text("waiting for the trainer's trace of a step…", style="dim")
-        return Text("\n").join(stage_text(self.trace, s) for s in range(self.stage + 1))
+        ex = min(self.example, max(0, self.trace["examples"] - 1))
+        return Text("\n").join(stage_text(self.trace, s, ex) for s in range(self.stage + 1))
 
     def show(self) -> None:
+        self._replay_key = self.dashboard.view.state_key()
         self.query_one("#bp-head", Static).update(self.head_text())
         self.query_one("#bp-body", Static).update(self.body_text())
-        self.query_one("#bp-scroll", VerticalScroll).scroll_end(animate=False)
+        # After the layout has taken the new text in: the newest stage, at the bottom.
+        scroll = self.query_one("#bp-scroll", VerticalScroll)
+        self.call_after_refresh(scroll.scroll_end, animate=False)

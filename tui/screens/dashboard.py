@@ -82,7 +82,7 @@ class DashboardScreen(Screen[None]):
         Binding("c", "cycle_clip", "clip"),
         Binding("l", "toggle_log", "log"),
         Binding("s", "picker", "picker"),
-        Binding("e", "toggle_signal", "‖δ‖/‖dW‖"),
+        Binding("e", "toggle_signal", "δ/dW"),
         Binding("b", "backprop", "backprop"),
         Binding("g", "gradcheck", "gradcheck"),
     ]
@@ -269,6 +269,8 @@ class DashboardScreen(Screen[None]):
         """Redraw every visible pane from the history, only if something changed."""
         if not (self.dirty or force):
             return
+        if not (force or self.app.screen is self or self.app.screen.is_modal):
+            return  # a full screen (the backprop or gradcheck view) hides us: draw later
         self.dirty = False
         self.frames += 1
         compact = self.has_class("-compact")

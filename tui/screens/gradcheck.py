@@ -28,8 +28,14 @@ POLL_INTERVAL = 0.1  # s between looks for the trainer's answer
 VERDICT_STYLES = {"ok": "green", "ok to rounding noise": "green", "FAIL": "bold red"}
 
 
-def _ms(seconds: float) -> str:
-    return f"{fmt_num(seconds * 1e3)} ms"
+def duration(seconds: float) -> str:
+    """``0.103 ms``, ``812 ms``, ``2.16 s``: three digits in the unit that reads best."""
+    return f"{seconds * 1e3:.3g} ms" if seconds < 1.0 else f"{seconds:.3g} s"
+
+
+def times(ratio: float) -> str:
+    """``20,900x``: a ratio this large reads best as a whole number."""
+    return f"{ratio:,.0f}x" if ratio >= 10 else f"{ratio:.2g}x"
 
 
 def report_text(report: dict[str, Any]) -> Text:
@@ -59,9 +65,9 @@ def report_text(report: dict[str, Any]) -> Text:
     n = report["n_params"]
     text.append("\nCost\n", style="bold")
     text.append(
-        f"  backprop (1 forward + 1 backward pass)  {_ms(report['backprop_seconds'])}\n"
-        f"  finite differences ({2 * n} forward passes)  {_ms(report['fd_seconds'])}\n"
-        f"  ratio {fmt_num(report['ratio'])}x for n = {n} parameters: "
+        f"  backprop (1 forward + 1 backward pass)  {duration(report['backprop_seconds'])}\n"
+        f"  finite differences ({2 * n} forward passes)  {duration(report['fd_seconds'])}\n"
+        f"  ratio {times(report['ratio'])} for n = {n} parameters: "
         "O(n) against O(n²)\n"
     )
     return text

@@ -24,8 +24,11 @@ HELP = """\
 | `c` | cycle gradient clipping: none → norm → value, live |
 | `l` | log scale on the loss plot (it turns on by itself when the loss spans many decades) |
 | `v` | small terminals (below 110x32): cycle the view: plots → gradient flow + table → lesson |
+| `e` | gradient panes: weight gradient ‖dW‖ ↔ error signal ‖δ‖ = ‖dL/dz‖ |
+| `b` | backprop view: one step, forward then backward (`n` next, `p` play, `t` step, `x` example) |
+| `g` | gradient check: backprop vs finite differences per layer, and their cost |
 | `s` | back to the scenario picker |
-| `ctrl+p` | command palette: start any scenario by name |
+| `ctrl+p` | command palette: start any scenario by name; the backprop view, the gradient check |
 | `?` | this help (`escape` closes it) |
 | `q` | quit |
 

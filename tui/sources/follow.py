@@ -24,9 +24,10 @@ arrives. The file is followed by name, like ``tail -F``:
 
 A pipe or FIFO (``bp-tui watch <(cmd)``, ``mkfifo``) is read as a plain stream: no
 seek, no size, no rewrite or truncation checks. It is opened without waiting for a
-writer and read without blocking (``O_NONBLOCK``): the UI never stalls on it. When its
-writer closes and a new one starts writing (a FIFO reopened), the source emits ``reset``
-and parses the new stream from its start.
+writer and read without blocking (``O_NONBLOCK``): the UI never stalls on it. When a
+run in it has ended (its ``end`` event) or its writer closed it, and more comes (the
+FIFO opened again by the next run), the source emits ``reset`` and parses the new
+stream from its start.
 
 Reads are ``os.read`` on the descriptor, unbuffered: after a rewrite the source reads
 from offset 0 again and never sees bytes a buffer kept from before it.
@@ -159,9 +160,22 @@ class FollowSource:
             if len(self._head) < WINDOW:
                 self._head += data[: WINDOW - len(self._head)]
             self._tail = (self._tail + data[-WINDOW:])[-WINDOW:]
-            self._emit(out, self._parser.feed(data))
+            if self._stream:
+                self._feed_stream(data, out)
+            else:
+                self._emit(out, self._parser.feed(data))
         # a regular file's read returns fewer bytes than asked only at its end
         return len(data) < self._max_read
+
+    def _feed_stream(self, data: bytes, out: list[dict[str, Any]]) -> None:
+        """Feed a pipe's bytes line by line: after an ``end`` event, the next line begins
+        a new run (a FIFO's next writer may open it before this side ever saw EOF, e.g.
+        a recording dashboard's restart), shown from a ``reset``."""
+        for piece in data.splitlines(keepends=True):
+            if self._parser.end is not None and piece.strip():
+                out.append(RESET_EVENT)
+                self._restart()
+            self._emit(out, self._parser.feed(piece))
 
     def _emit(self, out: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
         self.steps += sum(1 for e in events if e["type"] == "step")

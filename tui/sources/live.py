@@ -83,7 +83,9 @@ class LiveSource:
     def command(self, name: str, value: float | str | None = None) -> None:
         """Send a command (see ``tui.sources.base.COMMANDS``); bad values raise ValueError."""
         message = (self._seq + 1, name, _check_command(name, value))
-        if self._conn is None or self._closed or self.status.startswith(("error", "ended")):
+        # A finished run's network can still be checked (the child waits for "stop").
+        ended = self.status.startswith("ended") and name != "gradcheck"
+        if self._conn is None or self._closed or self.status.startswith("error") or ended:
             return  # no child left to obey it, or a finished run: nothing to change
         if self._send(message):
             self._seq += 1

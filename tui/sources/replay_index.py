@@ -10,6 +10,7 @@ the step events back from the file on demand, a bounded span of bytes at a time.
 from __future__ import annotations
 
 import os
+import stat
 from array import array
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -86,9 +87,24 @@ class _Builder:
         return self.index
 
 
+def _not_seekable(mode: int) -> str | None:
+    """Why a file of ``mode`` cannot be replayed (it is read twice and sought in), or None
+    for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "found a folder, allowed a regular file"
+    kind = "a pipe or FIFO" if stat.S_ISFIFO(mode) else "a socket or device"
+    return (
+        f"found {kind}, which cannot be sought, allowed a regular file "
+        "(bp-tui watch FILE follows a stream)"
+    )
+
+
 def index_stream(path: str | os.PathLike[str]) -> StreamIndex:
     """Validate the file at ``path`` and index its step lines; never raises for a bad file
-    (the fault is ``error``, with the events before it indexed, as ``read_stream``)."""
+    (the fault is ``error``, with the events before it indexed, as ``read_stream``). A
+    pipe, FIFO, device or folder is refused (``error``) without reading from it."""
     parser = StreamParser(path)
     build = _Builder(StreamIndex(str(path)))
 
@@ -97,7 +113,14 @@ def index_stream(path: str | os.PathLike[str]) -> StreamIndex:
 
     pending, base = b"", 0  # an incomplete line and its file offset
     try:
-        with open(path, "rb") as f:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO: no wait
+        problem = _not_seekable(os.fstat(fd).st_mode)
+        if problem is not None:
+            os.close(fd)
+            build.index.error = StreamError(path, None, problem)
+            return build.done()
+        os.set_blocking(fd, True)
+        with open(fd, "rb") as f:
             while sound() and (chunk := f.read(_CHUNK)):
                 data, start = pending + chunk, 0
                 # One line per feed, so that each event is known with its offset.
