@@ -125,9 +125,9 @@ class DashboardScreen(Screen[None]):
         with Grid(id="plots"):
             yield LossPane(id="loss")
             yield GradNormsPane(id="grad-norms")
+            yield BoundaryPane(id="boundary")  # the third column, both rows high
             yield DeadUnitsPane(id="dead")
             yield ClippingPane(id="clipping")
-            yield BoundaryPane(id="boundary")
         with Horizontal(id="bottom"):
             yield GradFlowPane(id="flow")
             with VerticalScroll(id="table"):  # 11 layers overflow the 80x24 flow view
