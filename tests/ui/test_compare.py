@@ -185,3 +185,31 @@ def test_bad_compare_arguments_are_one_line_errors(args: list[str], message: str
     assert got.returncode == 2 and got.stdout == ""
     assert got.stderr.count("\n") == 1 and got.stderr.startswith("bp-tui: error: ")
     assert message in got.stderr
+
+
+async def test_every_key_acts_on_both_runs() -> None:
+    made: list[FakeSource] = []
+
+    def factory(s: Any) -> FakeSource:
+        made.append(FakeSource(s, batch=5))
+        return made[-1]
+
+    broken, fixed = load("healthy"), load("healthy", fix=True)  # lr 0.1 and 0.02
+    from bp_tui.tui.screens.compare import CompareApp
+
+    app = CompareApp([Side("broken", broken, factory), Side("fixed", fixed, factory)])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.compare
+        screen.refresh_now()
+        await pilot.pause()
+        first = list(made)
+        await pilot.press("right_square_bracket", "c", "minus", "space", "n")
+        for src, lr in zip(first, (0.1, 0.02), strict=True):
+            names = [name for name, _ in src.commands]
+            assert names[-5:] == ["lr", "clip", "speed", "pause", "step"]
+            assert dict(src.commands)["lr"] == pytest.approx(2 * lr)  # each run's own rate
+            assert dict(src.commands)["clip"] == "norm"
+            assert dict(src.commands)["speed"] == 10000.0
+        await pilot.press("r")  # both restart: two new sources, the old ones closed
+        assert len(made) == 4 and all(src.closed for src in first)
+        assert [s.source for s in screen.sides] == made[2:]
