@@ -24,6 +24,7 @@ from bench.report import Row, format_markdown, format_table, write_json
 GROUPS: dict[str, str] = {
     "core": "bench.core_speed",
     "diagnostics": "bench.diagnostics_cost",
+    "torch-watch": "bench.torch_watch",
     "boundary": "bench.boundary_cost",
     "frame": "bench.frame_time",
     "ui": "bench.ui_pty",

@@ -8,6 +8,8 @@
     bp-tui run SCENARIO [...]       train without the dashboard (commands.headless)
     bp-tui gradcheck SCENARIO       backprop against finite differences
     bp-tui replay FILE / watch FILE a recorded / growing event stream (commands.replay)
+    bp-tui doctor FILE              name the pathology of a recorded run (commands.doctor)
+    bp-tui serve [...]              the dashboard in a browser, textual-serve (commands.serve)
 
 Every module behind a subcommand is imported only when that subcommand runs: textual
 is loaded for the dashboard alone, so the headless commands start fast. Any user
@@ -25,7 +27,15 @@ from typing import NoReturn
 from bp_tui.scenarios import ScenarioError, list_builtin, load
 from bp_tui.tui.errors import EXIT_INTERRUPTED, EXIT_USAGE, PROG, CliError, error_line
 
-SUBCOMMANDS = ("list", "run", "gradcheck", "replay", "watch", "compare")
+SUBCOMMANDS = ("list", "run", "gradcheck", "replay", "watch", "doctor", "serve", "compare")
+# subcommand -> (module, function): parsed by their own module, imported only when run
+LAZY = {
+    "replay": ("bp_tui.tui.commands.replay", "run_replay"),
+    "watch": ("bp_tui.tui.commands.replay", "run_watch"),
+    "doctor": ("bp_tui.tui.commands.doctor", "run_doctor"),
+    "serve": ("bp_tui.tui.commands.serve", "run_serve"),
+    "compare": ("bp_tui.tui.commands.compare", "run_compare"),
+}
 
 DESCRIPTION = """\
 Watch backpropagation live in the terminal: train a small NumPy MLP on a pathology
@@ -87,15 +97,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     _scenario_arguments(check)
 
-    for name, what in (("replay", "a recorded"), ("watch", "a growing")):
-        sub.add_parser(
-            name, help=f"show {what} event stream (bp-tui {name} --help)", add_help=False
-        )
-    sub.add_parser(
-        "compare",
-        help="a scenario beside its fix, or two scenarios or recordings (bp-tui compare --help)",
-        add_help=False,
-    )
+    for name, what in (
+        ("replay", "show a recorded event stream"),
+        ("watch", "show a growing event stream"),
+        ("doctor", "name the pathology of a recorded run"),
+        ("serve", "the dashboard in a browser, on 127.0.0.1"),
+        ("compare", "a scenario beside its fix, or two scenarios or recordings"),
+    ):
+        sub.add_parser(name, help=f"{what} (bp-tui {name} --help)", add_help=False)
     return parser
 
 
@@ -130,11 +139,9 @@ def _lazy(module: str, function: str, argv: list[str], what: str) -> int:
 
 
 def _dispatch(argv: list[str]) -> int:
-    if argv and argv[0] in ("replay", "watch"):
-        function = "run_replay" if argv[0] == "replay" else "run_watch"
-        return _lazy("bp_tui.tui.commands.replay", function, argv[1:], f"bp-tui {argv[0]}")
-    if argv and argv[0] == "compare":
-        return _lazy("bp_tui.tui.commands.compare", "run_compare", argv[1:], "bp-tui compare")
+    if argv and argv[0] in LAZY:
+        module, function = LAZY[argv[0]]
+        return _lazy(module, function, argv[1:], f"bp-tui {argv[0]}")
     if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help", "--version"):
         return _lazy("bp_tui.tui.commands.dashboard", "run_dashboard", argv, "the dashboard")
 

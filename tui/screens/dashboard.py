@@ -23,6 +23,7 @@ from bp_tui.core.history import History
 from bp_tui.tui.panes.boundary import BoundaryPane
 from bp_tui.tui.panes.clipping import ClippingPane
 from bp_tui.tui.panes.dead_units import DeadUnitsPane
+from bp_tui.tui.panes.diagnosis import DiagnosisPane
 from bp_tui.tui.panes.grad_flow import GradFlowPane
 from bp_tui.tui.panes.grad_norms import GradNormsPane
 from bp_tui.tui.panes.layer_table import LayerTable
@@ -133,6 +134,7 @@ class DashboardScreen(Screen[None]):
             with VerticalScroll(id="table"):  # 11 layers overflow the 80x24 flow view
                 yield LayerTable(id="layer-table")
             with VerticalScroll(id="lesson"):
+                yield DiagnosisPane(id="diagnosis")
                 yield Markdown(self._lesson_markdown(), id="lesson-text")
         yield Footer(compact=True)
 
@@ -230,6 +232,7 @@ class DashboardScreen(Screen[None]):
         now = time.monotonic()
         if not events or now - self._status_at >= STATUS_INTERVAL:
             self._status_at = now
+            self.query_one(DiagnosisPane).show(self.view)
             self.query_one(StatusLine).show(self.status_info())
 
     # -- drawing -----------------------------------------------------------------------
@@ -287,6 +290,7 @@ class DashboardScreen(Screen[None]):
             if not compact or self.view_name == "flow":
                 self.query_one(GradFlowPane).show(self.view)
                 self.query_one(LayerTable).show(self.view)
+            self.query_one(DiagnosisPane).show(self.view)
             if not compact or self.view_name == "boundary":
                 self.query_one(BoundaryPane).show()
             self.query_one(StatusLine).show(self.status_info())
