@@ -49,12 +49,7 @@ import torch
 from torch import nn
 
 from bp_tui.core.events import LAYER_KEYS
-from bp_tui.core.stream import STEP_KEYS, EventWriter
-
-# The stream's version-2 per-layer fields (the error signal and mean |f'|). They are
-# written only when the installed stream knows them (EventWriter rejects unknown keys).
-V2_KEYS = ("error_signal", "fprime_mean")
-WRITES_V2 = set(V2_KEYS) <= set(STEP_KEYS)
+from bp_tui.core.stream import EventWriter
 
 # Saturation, as the NumPy core defines it (core/diagnostics.py): within 0.03 of a bound.
 SATURATION = 0.97
@@ -393,13 +388,12 @@ class Watch:
         }
 
     def _flush(self) -> None:
-        """Write the pending step event (keys the stream does not know yet stay in
-        ``last`` only: see ``WRITES_V2``)."""
+        """Write the pending step event (and keep it as ``last``)."""
         event, self._pending = self._pending, None
         if event is None or self._writer is None:
             return
         self.last = {"type": "step", **event}
-        fields = {k: v for k, v in event.items() if k in STEP_KEYS and k not in ("step", "loss")}
+        fields = {k: v for k, v in event.items() if k not in ("step", "loss")}
         self._writer.step(event["step"], event["loss"], **fields)
 
     def _lr(self) -> float | None:

@@ -33,8 +33,8 @@ def test_backprop_view_steps_through_a_live_trace(pane: Any, bp_tui: str, size: 
     assert "example 1/4 (x)" in screen() and "a = f(z)" in screen()
     for _ in range(6):
         p.keys("n")
-    wait_for("the last stage", lambda: "stage 7/7: backward L1" in screen())
-    wait_for("the last stage scrolled into view", lambda: "w[1,1]" in screen())
+    wait_for("the last stage", lambda: "stage 7/7: backward L1" in screen(), timeout=20)
+    wait_for("the last stage scrolled into view", lambda: "w[1,1]" in screen(), timeout=20)
     assert "dW (batch)" in screen()
     p.keys("Escape")
     time.sleep(0.5)  # else the terminal reads Escape then g as one key, alt+g

@@ -24,9 +24,7 @@ from bp_tui.scenarios import list_builtin, load
 from bp_tui.tui.commands.cli import main
 from bp_tui.tui.commands.doctor import run_doctor
 
-# built-in -> the pathologies doctor names without the fix; every fix has none. The last
-# four are the scenarios branch's new built-ins (checked before they existed here on
-# copies of their files, lr-spike's schedule and saturation's raw inputs emulated).
+# built-in -> the pathologies doctor names without the fix; every fix has none.
 EXPECTED = {
     "healthy": [],
     "vanishing": ["vanishing"],
@@ -37,6 +35,10 @@ EXPECTED = {
     "saturation": ["saturation"],
     "vanishing-tanh": ["vanishing"],
 }
+# A walkthrough teaches no pathology and has no fix. doctor's verdict on `micro` depends
+# on the seed (its tanh units peak at 36-68% saturated, around the 50% rule), so it is
+# not pinned here.
+WALKTHROUGHS = {"micro"}
 # The only warning a fix gets: exploding's fix clips every step.
 FIX_WARNINGS = {"exploding": {"clipping"}}
 BUILTINS = sorted({info.name for info in list_builtin()} & set(EXPECTED))
@@ -53,7 +55,7 @@ def record(name: str, fix: bool, seed: int) -> tuple[dict[str, Any], list[dict[s
 
 
 def test_every_builtin_has_an_expected_verdict() -> None:
-    assert {info.name for info in list_builtin()} <= set(EXPECTED)
+    assert {info.name for info in list_builtin()} <= set(EXPECTED) | WALKTHROUGHS
 
 
 @pytest.mark.slow
@@ -71,7 +73,8 @@ def test_each_builtin_gets_its_verdict_and_its_fix_none(name: str) -> None:
 def test_vanishing_names_the_decades_measured_independently() -> None:
     run, events, end = record("vanishing", False, 0)
     [finding] = [f for f in diagnose(run, events, end) if f.rule == "vanishing"]
-    g = np.array([e["grad_norm"] for e in events])
+    # the rule reads the error signal ||dL/dz|| (stream version 2), as backprop passes it
+    g = np.array([e["error_signal"] for e in events])
     expected = float(np.median(np.log10(g[:, 0] / g[:, -1])))
     assert finding.value == pytest.approx(expected)
     assert finding.value <= -VANISH_DECADES

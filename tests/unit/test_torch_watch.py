@@ -129,16 +129,14 @@ def test_recorded_norms_equal_the_ones_computed_by_hand(tmp_path: Path) -> None:
     assert ev["dead"] == [int((a1 <= 0).all(0).sum()), int((a2 <= 0).all(0).sum()), None]
     assert ev["dead"][1] > 0
     assert ev["saturated"] == [None, None, None]
-    recorded = run.last  # the version-2 fields, also when the stream cannot store them yet
+    recorded = run.last
     assert recorded["error_signal"] == pytest.approx([float(g.norm()) for g in dz], rel=1e-5)
     assert recorded["fprime_mean"][:2] == pytest.approx(
         [float((z1 > 0).float().mean()), float((z2 > 0).float().mean())]
     )
     assert recorded["fprime_mean"][2] is None
-    if bt.WRITES_V2:
-        assert ev["error_signal"] == pytest.approx(recorded["error_signal"])
-    else:
-        assert "error_signal" not in ev
+    assert ev["error_signal"] == pytest.approx(recorded["error_signal"])
+    assert ev["fprime_mean"] == pytest.approx(recorded["fprime_mean"])
 
 
 def test_records_every_nth_step_and_step_one(tmp_path: Path) -> None:
