@@ -19,7 +19,7 @@ import pytest
 
 from bp_tui.core.boundary import GRID_H, GRID_W
 from bp_tui.scenarios import load
-from bp_tui.tui.commands.compare import Pair, compare_app, side_by_side
+from bp_tui.tui.commands.compare import Pair, compare_app, parser, resolve, side_by_side
 from bp_tui.tui.panes.boundary import BoundaryPane
 from bp_tui.tui.screens.compare import PLOTS, CompareScreen, Side
 from bp_tui.tui.sources.live import LiveSource
@@ -135,12 +135,14 @@ async def test_two_recordings_side_by_side(tmp_path: Path) -> None:
         path = tmp_path / f"{'fixed' if fix else 'broken'}.jsonl"
         path.write_bytes(run_alone(fix))
         paths.append(str(path))
-    pair = Pair(("broken.jsonl", "fixed.jsonl"), recordings=(paths[0], paths[1]))
+    pair = resolve(parser().parse_args(paths))  # as `bp-tui compare a.jsonl b.jsonl` does
     app = compare_app(pair, speed=0)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.compare
         await until(pilot, screen, lambda c: all(s.end for s in c.sides))
         assert [s.history.count for s in screen.sides] == [STEPS, STEPS]
+        # two recordings: neither is "the fix", so the marks are neutral
+        assert {"A:loss", "B:loss"} <= set(screen.query_one(PLOTS[0]).drawn.lines)
         await pilot.press("v")  # 80x24: the two boundaries have a view of their own
         await until(pilot, screen, lambda c: True)
         panes = list(screen.query(BoundaryPane))

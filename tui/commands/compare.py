@@ -22,6 +22,7 @@ from bp_tui.tui.errors import EXIT_USAGE, PROG, CliError, error_line
 
 RECORDING_SUFFIXES = (".jsonl", ".json", ".ndjson")
 GUTTER = "  │  "
+NEUTRAL = ("A:", "B:")  # two scenarios or recordings: neither is "the fix"
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Pair:
     labels: tuple[str, str]
     scenarios: tuple[Scenario, Scenario] | None = None
     recordings: tuple[str, str] | None = None
+    marks: tuple[str, str] = ("✗", "✓")  # a scenario and its fix; "A:", "B:" otherwise
 
 
 def parser() -> _Parser:
@@ -65,13 +67,14 @@ def resolve(args: Any) -> Pair:
         for w in what:
             if not Path(w).is_file():
                 raise CliError(w, "file", "not found, expected a recorded event stream")
-        return Pair((Path(what[0]).name, Path(what[1]).name), recordings=(what[0], what[1]))
+        names = (Path(what[0]).name, Path(what[1]).name)
+        return Pair(names, recordings=(what[0], what[1]), marks=NEUTRAL)
     if any(recorded):
         raise CliError(
             None, "arguments", "found a recording and a scenario, expected two of a kind"
         )
     a, b = (load(w, seed=args.seed, steps=args.steps) for w in what)
-    return Pair((a.name, b.name if b.name != a.name else f"{b.name} (2)"), (a, b))
+    return Pair((a.name, b.name if b.name != a.name else f"{b.name} (2)"), (a, b), marks=NEUTRAL)
 
 
 def _aligned(left: list[str], right: list[str]) -> list[tuple[str, str]]:
@@ -85,7 +88,7 @@ def _aligned(left: list[str], right: list[str]) -> list[tuple[str, str]]:
     (lh, lt), (rh, rt) = split(left), split(right)
 
     def key(i: int, line: str) -> str:  # the heading and title lines pair by position
-        return line.split(":")[0] if ":" in line else f"#{i}"
+        return line.split(":")[0] if ":" in line and i > 0 else f"#{i}"
 
     rkeys = [key(i, x) for i, x in enumerate(rh)]
     pairs: list[tuple[str, str]] = []
@@ -148,7 +151,7 @@ def headless(pair: Pair, stdout: TextIO) -> int:
     else:
         assert pair.recordings is not None
         texts = [recording_summary(p) for p in pair.recordings]
-    heads = [f"{mark} {label}" for mark, label in zip(("✗", "✓"), pair.labels, strict=True)]
+    heads = [f"{mark} {label}" for mark, label in zip(pair.marks, pair.labels, strict=True)]
     stdout.write(side_by_side(*(f"{h}\n{t}" for h, t in zip(heads, texts, strict=True))))
     stdout.flush()
     return 0
@@ -162,7 +165,10 @@ def compare_app(pair: Pair, *, fps: float = 6.0, speed: float | None = None, fac
         from bp_tui.tui.sources.live import LiveSource
 
         make = factory or LiveSource
-        sides = [Side(label, s, make) for label, s in zip(pair.labels, pair.scenarios, strict=True)]
+        sides = [
+            Side(label, s, make, mark)
+            for label, s, mark in zip(pair.labels, pair.scenarios, pair.marks, strict=True)
+        ]
     else:
         from bp_tui.tui.commands.replay import recorded_scenario
         from bp_tui.tui.sources.replay import ReplaySource
@@ -170,7 +176,7 @@ def compare_app(pair: Pair, *, fps: float = 6.0, speed: float | None = None, fac
 
         assert pair.recordings is not None
         sides = []
-        for label, path in zip(pair.labels, pair.recordings, strict=True):
+        for label, path, mark in zip(pair.labels, pair.recordings, pair.marks, strict=True):
             index = index_stream(path)
             if index.error is not None and len(index) == 0:
                 raise index.error
@@ -179,7 +185,7 @@ def compare_app(pair: Pair, *, fps: float = 6.0, speed: float | None = None, fac
             def make(s: Scenario, path: str = path, index: Any = index) -> Any:
                 return ReplaySource(path, speed=speed or 100.0, index=index)
 
-            sides.append(Side(label, scenario, make))
+            sides.append(Side(label, scenario, make, mark))
     return CompareApp(sides, fps=fps, speed=speed)
 
 

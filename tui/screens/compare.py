@@ -42,8 +42,10 @@ from bp_tui.tui.screens.dashboard import (
 )
 from bp_tui.tui.sources.base import EventSource
 
-# Per run: its mark, its name in the legend and the colours of its lines.
+# Per run: its mark (a scenario and its fix; two other runs are "A:" and "B:"), the
+# colours of its lines and their name in the legend.
 MARKS = ("✗", "✓")
+NEUTRAL_MARKS = ("A:", "B:")
 PALETTES = (("red", "yellow", "magenta", "orange"), ("cyan", "green", "blue", "white"))
 COLOUR_WORDS = ("warm lines", "cool lines")
 
@@ -55,6 +57,7 @@ class Side:
     label: str  # "broken" / "fixed", or the file names of two recordings
     scenario: Scenario
     factory: Callable[[Scenario], EventSource]
+    mark: str = ""  # put before its lines' labels; "" gives MARKS by position
     history: History = field(default_factory=lambda: History(capacity=HISTORY_CAPACITY))
     source: EventSource | None = None
     end: dict[str, Any] | None = None
@@ -92,12 +95,13 @@ class OverlayMixin:
                 self.show(side.view)  # type: ignore[attr-defined]
         finally:
             del self.draw
+        marks = [side.mark or MARKS[n % 2] for n, side in enumerate(sides)]
         merged: list[Line] = []
         hlines: list[tuple[float, str]] = []
         for n, (lines, kwargs) in enumerate(captured):
             palette = PALETTES[n % 2]
             for i, line in enumerate(lines):
-                line.label = f"{MARKS[n % 2]}{line.label}"
+                line.label = f"{marks[n]}{line.label}"
                 line.color = palette[i % len(palette)]
                 merged.append(line)
             hlines += [(value, palette[0]) for value, _ in kwargs.get("hlines", ())]
@@ -106,7 +110,7 @@ class OverlayMixin:
         if len(set(titles)) > 1:  # e.g. saturation (sigmoid) beside dead units (relu)
             short = [t.split(" (")[0].split(" per ")[0] for t in titles]
             variants = [
-                " · ".join(f"{MARKS[n]} {t}" for n, t in enumerate(v)) for v in (titles, short)
+                " · ".join(f"{marks[n]} {t}" for n, t in enumerate(v)) for v in (titles, short)
             ]
             base["title"] = fit_title(variants, self.size.width - 2)  # type: ignore[attr-defined]
         xlims = [k["xlim"] for _, k in captured if k.get("xlim")]
@@ -166,6 +170,8 @@ class CompareScreen(Screen[None]):
     def __init__(self, sides: Sequence[Side], *, fps: float = 6.0, speed: float | None = None):
         super().__init__()
         self.sides = list(sides)
+        for n, side in enumerate(self.sides):
+            side.mark = side.mark or MARKS[n % 2]
         self.fps = fps
         self.speed = float(speed) if speed else 0.0
         self.paused = False
@@ -184,12 +190,12 @@ class CompareScreen(Screen[None]):
                     yield kind()
             with Vertical(id="cmp-boundaries"):
                 for n, side in enumerate(self.sides):
-                    yield BoundaryPane(f"{MARKS[n]} {side.label}", id=f"cmp-boundary-{n}")
+                    yield BoundaryPane(f"{side.mark} {side.label}", id=f"cmp-boundary-{n}")
         yield Footer(compact=True)
 
     def legend(self) -> str:
         return "   ".join(
-            f"{MARKS[n]} {side.label}: {side.scenario.name}{' + fix' if side.scenario.fix else ''}"
+            f"{side.mark} {side.label}: {side.scenario.name}{' + fix' if side.scenario.fix else ''}"
             f" ({COLOUR_WORDS[n]})"
             for n, side in enumerate(self.sides)
         )
@@ -265,7 +271,7 @@ class CompareScreen(Screen[None]):
     def status_info(self, n: int) -> StatusInfo:
         side = self.sides[n]
         return StatusInfo(
-            state=f"{MARKS[n]} {side.label} {side.state(self.paused)}",
+            state=f"{side.mark} {side.label} {side.state(self.paused)}",
             scenario=side.scenario.name,
             fix=side.scenario.fix,
             step=side.view.last("step"),
@@ -331,7 +337,7 @@ class CompareScreen(Screen[None]):
             side.lr_target = current * factor
             if side.source is not None:
                 side.source.command("lr", side.lr_target)
-        rates = " · ".join(f"{MARKS[n]} {s.lr_target:.3g}" for n, s in enumerate(self.sides))
+        rates = " · ".join(f"{s.mark} {s.lr_target:.3g}" for s in self.sides)
         self.notify(f"lr → {rates}", timeout=1.5)
 
     def action_lr_half(self) -> None:
