@@ -11,8 +11,8 @@ them::
     net.backward(dlogits)
     make_optimizer("sgd", 0.1).step(net.params(), net.grads())
 
-The training loop with its event stream (``Trainer``, ``EventWriter``, ``History``...)
-is in ``core.trainer``, ``core.events``, ``core.stream`` and ``core.history``; those
+The training loop with its event stream (``Trainer``, ``EventWriter``...) is in
+``core.trainer``, ``core.events`` and ``core.stream``; those
 names are importable from here too, loaded on first use.
 """
 
@@ -40,7 +40,6 @@ _LAZY = {
     "EventWriter": "stream",
     "read_stream": "stream",
     "StreamError": "stream",
-    "History": "history",
 }
 
 

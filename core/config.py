@@ -84,6 +84,7 @@ class Scenario:
     lesson: str = ""  # Markdown shown beside the plots
     seed: int = 0
     steps: int = 1000
+    speed: float = 0.0  # default viewing pace in the dashboard, steps/s; 0 = full speed
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

@@ -179,7 +179,7 @@ def trace_from_events(
 
 
 def trace_from_history(history: Any, run: dict[str, Any] | None, width: int = 512) -> Trace:
-    """The trace of a ``core.history.History``: one row per bucket (its last value, at
+    """The trace of a ``tui.history.History``: one row per bucket (its last value, at
     the bucket's first step), so the rules see the whole run however long, at the
     resolution the plots draw."""
     n_layers = history.n_layers

@@ -42,6 +42,8 @@ from bp_tui.core.config import (
     Scenario,
     TrainConfig,
 )
+from bp_tui.core.datasets import TWO_CLASS
+from bp_tui.core.losses import n_outputs
 
 BUILTIN_DIR = Path(__file__).resolve().parent
 FIRST_BUILTIN = "healthy"  # the baseline is listed first: compare every pathology with it
@@ -57,10 +59,10 @@ MAX_WIDTH = 4096
 MAX_PARAMS = 20_000_000  # weights and biases of the whole network
 MAX_PROBE_VALUES = 50_000_000  # samples x widest layer: the full-data probe holds this many
 MAX_LR = 1000.0
+MAX_SPEED = 1e6  # steps/s: beyond what the trainer reaches; leave `speed` out for full speed
 MAX_SCALE = 1000.0  # init_scale and |bias_init|
 MAX_INPUT_SCALE = 1e6  # |data.scale| and |data.offset|: far past saturating any unit
 MAX_SCHEDULE = 1000  # entries of train.lr_schedule
-TWO_CLASS_KINDS = ("moons", "circles", "xor")
 
 
 class ScenarioError(ValueError):
@@ -263,6 +265,8 @@ _TOP: dict[str, Check] = {
     "lesson": _text,
     "seed": _integer(0, MAX_SEED),
     "steps": _integer(1, MAX_STEPS),
+    # the dashboard's default pace (steps/s), so a run lasts long enough to watch
+    "speed": _number(0.0, MAX_SPEED, lo_open=True),
 }
 _TABLES: dict[str, dict[str, Check]] = {
     "data": {
@@ -293,7 +297,7 @@ _TABLES: dict[str, dict[str, Check]] = {
     },
 }
 _CONFIG_CLASSES = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
-_FIX_TOP = ("summary", "seed", "steps")  # the fix may not retitle or re-teach the scenario
+_FIX_TOP = ("summary", "seed", "steps", "speed")  # the fix may not retitle or re-teach the scenario
 
 # The schema must name exactly the dataclass fields, or a key would be silently dropped.
 for _table, _cls in _CONFIG_CLASSES.items():
@@ -355,14 +359,13 @@ def _merge(base: Values, over: Values) -> Values:
 def _resolve(values: Values, name: str) -> Scenario:
     """The Scenario for checked values; unwritten keys take the dataclass defaults."""
     tables = {t: cls(**values.get(t, {})) for t, cls in _CONFIG_CLASSES.items()}
-    top = {k: values[k] for k in ("title", "summary", "lesson", "seed", "steps") if k in values}
+    top = {
+        k: values[k]
+        for k in ("title", "summary", "lesson", "seed", "steps", "speed")
+        if k in values
+    }
     top.setdefault("title", name)
     return Scenario(name=name, **top, **tables)  # type: ignore[arg-type]
-
-
-def _n_outputs(loss: str, classes: int) -> int:
-    """Output units, as core.losses.n_outputs defines them (bce/mse: 1 unit for 2 classes)."""
-    return 1 if loss != "softmax_ce" and classes == 2 else classes
 
 
 def _check_together(s: Scenario, fix: Values, file: str) -> None:
@@ -380,7 +383,7 @@ def _check_together(s: Scenario, fix: Values, file: str) -> None:
                 return f"fix.{name}"
         return dotted[0]
 
-    if s.data.kind in TWO_CLASS_KINDS and s.data.classes != 2:
+    if s.data.kind in TWO_CLASS and s.data.classes != 2:
         raise ScenarioError(
             file,
             key("data.classes", "data.kind"),
@@ -394,7 +397,7 @@ def _check_together(s: Scenario, fix: Values, file: str) -> None:
             f"found batch_size = {s.train.batch_size} with data.samples = {s.data.samples}, "
             "allowed at most the data set's size",
         )
-    sizes = [2, *s.model.hidden, _n_outputs(s.model.loss, s.data.classes)]
+    sizes = [2, *s.model.hidden, n_outputs(s.model.loss, s.data.classes)]
     params = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
     if params > MAX_PARAMS:
         raise ScenarioError(

@@ -6,27 +6,35 @@
   passes the live (child process) source, tests pass a scripted fake.
 - ``scenarios``: the ``Scenario`` objects the picker lists (and the command palette).
 - ``initial``: a ``Scenario`` to open the dashboard on at once (picker underneath).
+- ``speed``: steps/s of every run (0: full speed); None: each scenario's own pace until
+  the user picks one with ``+``/``-``, which then holds for every later run.
 - ``loader(ref, *, fix, seed, steps) -> Scenario`` reloads a scenario for `f` (fix on
   or off); ``ref`` is ``scenario.source or scenario.name``. Default ``scenarios.load``.
 - ``seed`` / ``steps``: command-line overrides kept when the fix is toggled.
+- ``theme``: a Textual theme name; ``settings``: where the chosen theme is remembered.
+- ``screenshot_dir``: the folder the screenshot key saves into.
+
+Screens tell the app what happened through messages (``tui/messages.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
 from bp_tui.core.config import Scenario
+from bp_tui.tui.messages import FixToggled, ScenarioChosen, SpeedChanged
 from bp_tui.tui.screens.dashboard import DashboardScreen
 from bp_tui.tui.screens.help import HelpScreen
 from bp_tui.tui.screens.picker import PickerScreen
+from bp_tui.tui.settings import Settings
 
 if TYPE_CHECKING:
     from bp_tui.tui.sources.base import EventSource
@@ -39,20 +47,27 @@ def scenario_ref(scenario: Scenario) -> str:
     return scenario.source or scenario.name
 
 
+def run_speed(chosen: float | None, scenario: Scenario) -> float:
+    """Steps/s of a run: the user's choice if any, else the scenario's pace (0: full speed)."""
+    return chosen if chosen is not None else float(scenario.speed or 0.0)
+
+
 class ScenarioCommands(Provider):
     """Command palette entries: 'Start scenario: <title>' for every picker scenario."""
 
     def _entries(self) -> list[tuple[str, Scenario]]:
-        app: BpTuiApp = self.app  # type: ignore[assignment]
-        return [(f"Start scenario: {s.title} ({s.name})", s) for s in app.scenarios]
+        app = self.app
+        scenarios = app.scenarios if isinstance(app, BpTuiApp) else []
+        return [(f"Start scenario: {s.title} ({s.name})", s) for s in scenarios]
+
+    def _start(self, scenario: Scenario) -> None:
+        self.app.post_message(ScenarioChosen(scenario))
 
     async def discover(self) -> Hits:
-        app: BpTuiApp = self.app  # type: ignore[assignment]
         for label, scenario in self._entries():
-            yield DiscoveryHit(label, partial(app.start_scenario, scenario), help=scenario.summary)
+            yield DiscoveryHit(label, lambda s=scenario: self._start(s), help=scenario.summary)
 
     async def search(self, query: str) -> Hits:
-        app: BpTuiApp = self.app  # type: ignore[assignment]
         matcher = self.matcher(query)
         for label, scenario in self._entries():
             score = matcher.match(label)
@@ -60,7 +75,7 @@ class ScenarioCommands(Provider):
                 yield Hit(
                     score,
                     matcher.highlight(label),
-                    partial(app.start_scenario, scenario),
+                    lambda s=scenario: self._start(s),
                     help=scenario.summary,
                 )
 
@@ -91,6 +106,9 @@ class BpTuiApp(App[int]):
         loader: Loader | None = None,
         seed: int | None = None,
         steps: int | None = None,
+        theme: str | None = None,
+        settings: Settings | None = None,
+        screenshot_dir: str = ".",
     ) -> None:
         super().__init__()
         self.source_factory = source_factory
@@ -101,13 +119,24 @@ class BpTuiApp(App[int]):
         self.loader = loader
         self.seed = seed
         self.steps = steps
+        self.settings = settings
+        self.screenshot_dir = screenshot_dir
+        chosen = theme or (settings.theme if settings else None)
+        if chosen in self.available_themes:
+            self.theme = chosen
 
     def get_default_screen(self) -> PickerScreen:
         return PickerScreen(self.scenarios)
 
     def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
         if self.initial is not None:
             self.start_scenario(self.initial)
+
+    def _remember_theme(self, theme: object) -> None:
+        if self.settings is not None and self.settings.theme != self.theme:
+            self.settings.theme = self.theme
+            self.settings.save()
 
     @property
     def dashboard(self) -> DashboardScreen | None:
@@ -126,7 +155,12 @@ class BpTuiApp(App[int]):
                 self.pop_screen()
             self.pop_screen()
         self.push_screen(
-            self.dashboard_class(scenario, self.source_factory, fps=self.fps, speed=self.speed)
+            self.dashboard_class(
+                scenario,
+                self.source_factory,
+                fps=self.fps,
+                speed=run_speed(self.speed, scenario),
+            )
         )
 
     def reload_scenario(self, scenario: Scenario, *, fix: bool) -> Scenario:
@@ -136,6 +170,25 @@ class BpTuiApp(App[int]):
         from bp_tui.scenarios import load
 
         return load(scenario_ref(scenario), fix=fix, seed=self.seed, steps=self.steps)
+
+    @on(ScenarioChosen)
+    def _scenario_chosen(self, message: ScenarioChosen) -> None:
+        self.start_scenario(message.scenario)
+
+    @on(SpeedChanged)
+    def _speed_changed(self, message: SpeedChanged) -> None:
+        self.speed = message.speed
+
+    @on(FixToggled)
+    def _fix_toggled(self, message: FixToggled) -> None:
+        try:
+            scenario = self.reload_scenario(message.scenario, fix=message.fix)
+        except Exception as exc:  # e.g. the .toml file was edited into an invalid one
+            self.notify(str(exc), severity="error", timeout=5)
+            return
+        if self.dashboard is not None:
+            # the user's pace holds; else the fixed scenario's own (a fixed run may be long)
+            self.dashboard.replace_scenario(scenario, run_speed(self.speed, scenario))
 
     def close_sources(self) -> None:
         """End the running source (and its child process); safe to call twice."""
@@ -157,9 +210,20 @@ class BpTuiApp(App[int]):
                 screen.action_gradcheck,
             )
 
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG of the screen in ``screenshot_dir`` and say where (the `w` key and
+        the palette's screenshot command; Textual's default folder, ~/Downloads, may not
+        exist)."""
+        try:
+            saved = self.save_screenshot(filename, path or self.screenshot_dir)
+        except OSError as exc:
+            self.notify(f"screenshot not saved: {exc}", severity="error", timeout=5)
+            return
+        self.notify(f"saved {saved}", title="screenshot", timeout=5)
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.dashboard_class.KEYS))
 
     async def action_quit(self) -> None:
         # End the child process before the terminal is restored.

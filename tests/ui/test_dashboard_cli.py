@@ -15,7 +15,10 @@ from bp_tui.tui.commands.dashboard import run_dashboard
         (["vanishing", "--speed", "fast"], "--speed: found 'fast', expected a number"),
         (["--fix"], "--fix: given without a scenario"),
         (["--scenarios", "/no/such/dir"], "/no/such/dir: --scenarios: not a folder"),
-        (["vanishing", "--bogus"], "arguments: unrecognized arguments: --bogus"),
+        (["vanishing", "--bogus"], "bp-tui: unrecognized arguments: --bogus"),
+        (["vanishing", "--speed", "0"], "--speed: found 0, expected a number > 0"),
+        (["vanishing", "--theme", "nope"], "--theme: found 'nope', allowed "),
+        (["vanishing", "--screenshot-dir", "/no/such/dir"], "--screenshot-dir: not a folder"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, expected, capsys):
@@ -31,3 +34,11 @@ def test_a_broken_scenario_file_is_reported_with_its_key(tmp_path, capsys):
     assert run_dashboard([str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"bp-tui: error: {bad}: train.lr: ") and err.count("\n") == 1
+
+
+def test_speed_max_is_full_speed():
+    from bp_tui.tui.commands.dashboard import parser
+
+    assert parser().parse_args(["vanishing", "--speed", "max"]).speed == 0.0
+    assert parser().parse_args(["vanishing", "--speed", "12.5"]).speed == 12.5
+    assert parser().parse_args(["vanishing"]).speed is None  # the scenario's own pace

@@ -6,8 +6,8 @@ from typing import Any
 
 from textual.app import App, ComposeResult
 
-from bp_tui.core.history import History
-from bp_tui.tui.panes.layer_table import COLUMNS, LayerTable
+from bp_tui.tui.history import History
+from bp_tui.tui.panes.layer_table import COLUMNS, SWATCH, LayerTable
 from bp_tui.tui.panes.view import RunView
 
 LAYERS = [
@@ -43,7 +43,9 @@ def view_of(layers: list[dict[str, Any]], *events: dict[str, Any]) -> RunView:
 
 
 def lines(table: LayerTable) -> list[str]:
-    return [strip.text.rstrip() for strip in table.render_lines(table.region.reset_offset)]
+    """The table's rows as text, each layer's colour swatch left out."""
+    rows = [strip.text.rstrip() for strip in table.render_lines(table.region.reset_offset)]
+    return [row.replace(SWATCH, " " * len(SWATCH), 1) for row in rows]
 
 
 async def test_columns_line_up_and_keep_their_width_while_values_narrow():

@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 
 from bp_tui.core.events import decode, encode
-from bp_tui.core.history import LAYER_KEYS, SCALAR_KEYS, History
 from bp_tui.core.stream import read_stream
 from bp_tui.core.trainer import Trainer
 from bp_tui.scenarios import load
 from bp_tui.tui.app import BpTuiApp
 from bp_tui.tui.commands.replay import replay_app, watch_app
+from bp_tui.tui.history import LAYER_KEYS, SERIES_SCALARS, History
 from bp_tui.tui.panes.status import StatusLine
 from bp_tui.tui.sources.live import LiveSource
 from bp_tui.tui.sources.record import RecordingSource
@@ -56,7 +56,7 @@ def series_arrays(dash: Any) -> dict[str, list[list[float]]]:
     """Every series the panes read, as plain lists (NaN kept comparable as a string)."""
     h = dash.history
     out = {}
-    keys = [(k, None) for k in SCALAR_KEYS]
+    keys = [(k, None) for k in SERIES_SCALARS]
     keys += [(k, i) for k in LAYER_KEYS for i in range(len(h.layer_names))]
     for key, layer in keys:
         s = h.series(key) if layer is None else h.series(key, layer=layer)
@@ -92,10 +92,9 @@ async def test_record_then_replay_shows_the_same_run(tmp_path: Path) -> None:
         dash = await run_until(pilot, lambda d: d.end is not None)
         assert dash.history.count == live_count
         assert series_arrays(dash) == shown_live
-        # same step, same end state ("completed" or "DIVERGED at step N") on both
-        assert status(replay).split("│")[0] == live_status.split("│")[0].replace(
-            scenario.name, path.name
-        )
+        # same step, same end state ("completed" or "DIVERGED at step N") and the same
+        # scenario name (the recording's run event's, not the file's) on both
+        assert status(replay).split("│")[0] == live_status.split("│")[0]
         assert f"step {expected[-2]['step']}/" in status(replay)
 
 

@@ -93,7 +93,8 @@ async def test_v_cycles_plots_flow_and_table_lesson_at_80x24(make_app):
         await pump(pilot)
         text = screen_text(app)
         assert "v view" in text.splitlines()[-1]  # the footer lists the key at 80 columns
-        assert "‖dW‖ now" not in text and "Watch the" not in text
+        assert "‖dW‖ now" not in text and "Fix (f)" not in text  # no flow, no lesson
+        assert "Watch: Watch the vanishing lines" in text  # the lesson's strip instead
         await pilot.press("v")
         await pump(pilot)
         text = screen_text(app)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from bp_tui.core.history import History
+from bp_tui.tui.history import History
 
 
 def brute_buckets(

@@ -29,7 +29,6 @@ CORE_MODULES = [
     "bp_tui.core.trainer",
     "bp_tui.core.events",
     "bp_tui.core.stream",
-    "bp_tui.core.history",
 ]
 
 

@@ -220,3 +220,24 @@ def test_fix_asked_for_without_a_fix_table(tmp_path: Path) -> None:
 )
 def test_bad_overrides_are_reported_like_file_values(kwargs: dict[str, int], expected: str) -> None:
     assert str(error_of("healthy", **kwargs)).startswith(expected)
+
+
+def test_speed_is_a_positive_pace_that_the_fix_may_change(tmp_path: Path) -> None:
+    text = 'title = "t"\nspeed = 30\n[fix]\nsummary = "s"\nspeed = 40\n[fix.train]\nlr = 0.2\n'
+    path = write(tmp_path, text)
+    assert load(path).speed == 30.0 and load(path, fix=True).speed == 40.0
+    assert load(write(tmp_path, 'title = "t"\n', "none.toml")).speed == 0.0  # full speed
+    for bad in ("0", "-5", '"fast"'):
+        message = str(error_of(write(tmp_path, f'title = "t"\nspeed = {bad}\n', "bad.toml")))
+        assert "speed: found" in message and "> 0 and <= 1e+06" in message, message
+
+
+def test_builtins_last_20_to_40_seconds_at_their_pace_and_exploding_diverges_slowly() -> None:
+    for info in list_builtin():
+        for fix in (False, True):
+            s = load(info.name, fix=fix)
+            if info.name == "exploding" and not fix:
+                # it diverges within about ten steps: several seconds to watch them
+                assert s.speed <= 2
+            else:
+                assert 20 <= s.steps / s.speed <= 40, (info.name, fix)

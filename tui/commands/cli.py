@@ -22,9 +22,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
 
 from bp_tui.scenarios import ScenarioError, list_builtin, load
+from bp_tui.tui.commands.args import CliParser
 from bp_tui.tui.errors import EXIT_INTERRUPTED, EXIT_USAGE, PROG, CliError, error_line
 
 SUBCOMMANDS = ("list", "run", "gradcheck", "replay", "watch", "doctor", "serve", "compare")
@@ -47,15 +47,8 @@ scenario and see its gradients vanish, explode or die, then apply the fix.
 SCENARIO is a built-in name (bp-tui list) or the path of a scenario .toml file."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (``bp-tui: error: ...``), exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        raise CliError(None, self.prog, f"{message} (see {self.prog} --help)")
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = CliParser(
         prog=PROG,
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -67,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     except PackageNotFoundError:  # run from a source tree that is not installed
         installed = "unknown"
     parser.add_argument("--version", action="version", version=f"{PROG} {installed}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CliParser)
 
     sub.add_parser("list", help="list the built-in scenarios", description="List the built-ins.")
 

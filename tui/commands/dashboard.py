@@ -9,12 +9,14 @@ starts, so bad input is one line ``bp-tui: error: ...`` and exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 from bp_tui.core.config import Scenario
+from bp_tui.tui.commands.args import CliParser, positive
 from bp_tui.tui.errors import EXIT_USAGE, PROG, CliError, error_line
 
 if TYPE_CHECKING:
@@ -22,30 +24,8 @@ if TYPE_CHECKING:
     from bp_tui.tui.sources.base import EventSource
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as our one-line error instead of exiting."""
-
-    def error(self, message: str) -> NoReturn:
-        raise CliError(None, "arguments", message)
-
-
-def _positive(kind: type[float] | type[int], name: str) -> Callable[[str], float]:
-    """An argparse ``type`` that accepts numbers > 0 and words the error our way."""
-
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise CliError(None, name, f"found {text!r}, expected a number") from None
-        if not value > 0:
-            raise CliError(None, name, f"found {text}, expected a number > 0")
-        return value
-
-    return parse
-
-
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Watch backpropagation live: the dashboard.")
+    p = CliParser(prog=PROG, description="Watch backpropagation live: the dashboard.")
     p.add_argument(
         "scenario",
         nargs="*",
@@ -54,14 +34,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--scenarios", metavar="DIR", help="also list the *.toml files in DIR")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--fix", action="store_true", help="start with the scenario's [fix] applied")
-    p.add_argument("--steps", type=_positive(int, "--steps"), help="override the number of steps")
+    p.add_argument("--steps", type=positive(int, "--steps"), help="override the number of steps")
     p.add_argument(
         "--speed",
-        type=_positive(float, "--speed"),
-        metavar="STEPS_PER_S",
-        help="target training speed (default: as fast as possible)",
+        type=speed_arg,
+        metavar="N|max",
+        help="training steps per second, or max for full speed (default: the scenario's pace)",
     )
-    p.add_argument("--fps", type=_positive(float, "--fps"), default=6.0, help="redraws per second")
+    p.add_argument("--theme", help="Textual theme, e.g. textual-light (remembered)")
+    p.add_argument(
+        "--screenshot-dir", metavar="DIR", default=".", help="where w saves SVG screenshots"
+    )
+    p.add_argument("--fps", type=positive(float, "--fps"), default=6.0, help="redraws per second")
     p.add_argument(
         "--record",
         metavar="FILE",
@@ -69,6 +53,20 @@ def parser() -> argparse.ArgumentParser:
         "a FIFO once a reader opens it)",
     )
     return p
+
+
+def speed_arg(text: str) -> float:
+    """``--speed``: steps/s > 0, or ``max`` (0: no limit)."""
+    return 0.0 if text.strip().lower() == "max" else positive(float, "--speed")(text)
+
+
+def check_theme(name: str | None) -> None:
+    """A ``--theme`` that Textual has, else the one-line error listing those it has."""
+    from textual.theme import BUILTIN_THEMES
+
+    if name is not None and name not in BUILTIN_THEMES:
+        allowed = ", ".join(sorted(BUILTIN_THEMES))
+        raise CliError(None, "--theme", f"found {name!r}, allowed {allowed}")
 
 
 def _scenario_files(folder: str) -> list[Path]:
@@ -106,6 +104,9 @@ def run_dashboard(argv: list[str]) -> int:
     try:
         args = parser().parse_args(argv)
         picker, initial = collect(args)
+        check_theme(args.theme)
+        if not os.path.isdir(args.screenshot_dir):
+            raise CliError(args.screenshot_dir, "--screenshot-dir", "not a folder")
         inputs = [s.source for s in picker if s.source]  # never recorded over
         if args.record is not None:
             from bp_tui.tui.output_file import check_output_path
@@ -116,6 +117,7 @@ def run_dashboard(argv: list[str]) -> int:
         return EXIT_USAGE
 
     from bp_tui.tui.app import BpTuiApp
+    from bp_tui.tui.settings import Settings
     from bp_tui.tui.sources.live import LiveSource
 
     factory: Callable[[Scenario], EventSource] = LiveSource
@@ -133,6 +135,9 @@ def run_dashboard(argv: list[str]) -> int:
         speed=args.speed,
         seed=args.seed,
         steps=args.steps,
+        theme=args.theme,
+        settings=Settings.load(),
+        screenshot_dir=args.screenshot_dir,
     )
     return run_app(app)
 

@@ -15,12 +15,12 @@ from typing import Any, TextIO
 
 from bp_tui.core.doctor import PATHOLOGY, Finding, diagnose, pathologies, printable
 from bp_tui.core.stream import StreamError, read_stream
-from bp_tui.tui.commands.cli import _Parser
+from bp_tui.tui.commands.args import CliParser
 from bp_tui.tui.errors import PROG
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    p = _Parser(
+    p = CliParser(
         prog=f"{PROG} doctor",
         description="Diagnose a recorded event stream: vanishing or exploding gradients, "
         "dying or saturated units, non-finite values, clipping on most steps, update "

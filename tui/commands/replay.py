@@ -18,7 +18,7 @@ from typing import Any
 
 from bp_tui.core.config import Scenario
 from bp_tui.core.stream import StreamError, StreamParser
-from bp_tui.tui.commands.dashboard import _Parser, _positive
+from bp_tui.tui.commands.args import CliParser, non_negative, positive
 from bp_tui.tui.errors import EXIT_USAGE, CliError, error_line
 from bp_tui.tui.sources.replay_index import StreamIndex, index_stream
 
@@ -51,28 +51,18 @@ def recorded_scenario(path: str, run: dict[str, Any] | None, last_step: int, how
 
 
 def _parse(command: str, argv: list[str], *, speed: bool) -> Any:
-    p = _Parser(prog=f"bp-tui {command}", description=__doc__.split("\n\n")[0])
+    p = CliParser(prog=f"bp-tui {command}", description=__doc__.split("\n\n")[0])
     p.add_argument("file", metavar="FILE", help="event stream (JSON Lines)")
     if speed:
         p.add_argument(
             "--speed",
-            type=_non_negative,
+            type=non_negative("--speed"),
             default=None,
             metavar="STEPS_PER_S",
             help="training steps per second (default 100; 0: as fast as possible)",
         )
-    p.add_argument("--fps", type=_positive(float, "--fps"), default=6.0, help="redraws per second")
+    p.add_argument("--fps", type=positive(float, "--fps"), default=6.0, help="redraws per second")
     return p.parse_args(argv)
-
-
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise CliError(None, "--speed", f"found {text!r}, expected a number") from None
-    if not value >= 0:
-        raise CliError(None, "--speed", f"found {text}, expected a number >= 0 (0: no limit)")
-    return value
 
 
 def replay_app(
@@ -114,7 +104,7 @@ def watch_app(path: str, *, fps: float = 6.0, head: StreamParser | None = None):
     if head is None:
         head = _head(path)
     scenario = recorded_scenario(path, head.run, 0, "Watching")
-    return WatchApp(lambda _s: FollowSource(path), [scenario], initial=scenario, fps=fps)
+    return WatchApp(lambda _s: FollowSource(path), [scenario], initial=scenario, fps=fps, speed=0.0)
 
 
 def _head(path: str) -> StreamParser:

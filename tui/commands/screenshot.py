@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
-import os
+import html
+import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+from rich.cells import cell_len
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -27,31 +26,37 @@ if TYPE_CHECKING:
     from bp_tui.core.config import Scenario
 
 
+# rich's SVG export: one <text> per run of equally styled cells, placed at
+# x = column * char_width on the row its clip path names.
+_SVG_TEXT = re.compile(
+    r'<text class="[^"]*" x="([0-9.]+)" y="[0-9.]+" textLength="[0-9.]+" '
+    r'clip-path="url\(#[^)]*-line-(\d+)\)">(.*?)</text>'
+)
+
+
 def screen_text(app: App[Any]) -> str:
-    """What the terminal shows right now, as plain text, one line per row."""
+    """What the terminal shows right now, as plain text, one line per row.
+
+    Read back from ``app.export_screenshot()`` (Textual's public way to capture the
+    screen, modal screens and notifications included) rather than from its compositor.
+    """
     width, height = app.size
-    console = Console(
-        width=width, height=height, file=io.StringIO(), record=True, legacy_windows=False
-    )
-    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
-    console.print(update)
-    return console.export_text(styles=False)
-
-
-def _write_atomic(path: str, text: str) -> None:
-    """Write through a temporary file in the same folder, so a failure leaves no half file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a screenshot is for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    svg = app.export_screenshot()
+    rows = [[" "] * width for _ in range(height)]
+    char_width = 0.0
+    found = re.search(r'-clip-terminal">\s*<rect x="0" y="0" width="([0-9.]+)"', svg)
+    if found:
+        char_width = (float(found.group(1)) + 1) / width  # rich writes width * cw - 1
+    for x, row, text in _SVG_TEXT.findall(svg):
+        r = int(row)
+        if r >= height or char_width <= 0:
+            continue
+        col = round(float(x) / char_width)
+        for ch in html.unescape(text).replace("\xa0", " "):
+            if 0 <= col < width:
+                rows[r][col] = ch
+            col += max(1, cell_len(ch))
+    return "\n".join("".join(row).rstrip() for row in rows) + "\n"
 
 
 async def export_svg_async(
@@ -71,7 +76,7 @@ async def export_svg_async(
         from bp_tui.tui.sources.live import LiveSource
 
         source_factory = LiveSource
-    app = BpTuiApp(source_factory, [scenario], initial=scenario)
+    app = BpTuiApp(source_factory, [scenario], initial=scenario, speed=0.0)  # full speed
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         dash = app.screen
@@ -87,7 +92,10 @@ async def export_svg_async(
         dash.refresh_now()
         await pilot.pause()
         svg = app.export_screenshot(title=f"bp-tui {scenario.name}")
-    _write_atomic(path, svg)
+    # Written in place once the whole SVG is in memory (a user's path is written, never
+    # replaced: it may be a symlink or a FIFO).
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(svg)
     return path
 
 

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from bp_tui.tui.commands.cli import _Parser
+from bp_tui.tui.commands.args import CliParser
 from bp_tui.tui.errors import EXIT_USAGE, PROG, CliError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -47,7 +47,7 @@ def _port(text: str) -> int:
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    p = _Parser(
+    p = CliParser(
         prog=f"{PROG} serve",
         description="Serve the dashboard to a web browser (textual-serve). "
         f"Listens on {DEFAULT_HOST} only, unless --host is given. "

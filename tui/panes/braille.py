@@ -2,8 +2,8 @@
 
 plotext draws a line one segment at a time in Python: it joins consecutive points
 dot by dot (``get_line``), groups every dot into its braille cell (``hd_group``) and
-passes each through several list transposes. That is 4-10 ms a pane a frame, growing
-with the dots a line crosses (a min/max band crosses each column twice).
+passes each through several list transposes: the largest cost of a frame, growing with
+the dots a line crosses (docs/performance.md has the figures).
 
 Here plotext lays out the plot (title, axes, ticks, limits, threshold lines) from a
 few of each line's real points (first, last, lowest, highest: the same limits), and

@@ -6,8 +6,17 @@ straight from the latest step event (``clip_steps`` and ``step``).
 
 from __future__ import annotations
 
-from bp_tui.tui.panes.plotting import GuardedPlot, Line, envelope, fit_title
+from bp_tui.tui.panes.plotting import (
+    BAND_COLOR,
+    GuardedPlot,
+    Line,
+    envelope,
+    fit_title,
+    smooth,
+)
 from bp_tui.tui.panes.view import RunView, fmt_num
+
+NORM_COLOR = 178  # 256-colour gold: plotext has no "yellow" that reads on a light theme
 
 
 def clip_summary(view: RunView) -> str:
@@ -36,9 +45,13 @@ class ClippingPane(GuardedPlot):
             " · ".join(p for p in ("‖g‖", summary.replace("clipped ", "clip ")) if p),
         ]
         self.draw(
-            [Line("‖g‖", *envelope(s.steps, s.lo, s.hi), color="yellow")],
+            [
+                Line("‖g‖", *envelope(s.steps, s.lo, s.hi), color=BAND_COLOR, legend=False),
+                Line("‖g‖ mean", s.steps, smooth(s.lo, s.hi), color=NORM_COLOR, legend=False),
+            ],
             title=fit_title(variants, self.size.width - 2),
             log_y=True,
             xlim=view.xlim(),
             hlines=hlines,
+            vlines=view.mark_lines(),
         )

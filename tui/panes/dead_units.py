@@ -11,10 +11,11 @@ no line and no label.
 
 from __future__ import annotations
 
-from bp_tui.tui.panes.plotting import LAYER_COLORS, GuardedPlot, Line, envelope, fit_title
+from bp_tui.core.activations import SATURATING
+from bp_tui.tui.panes.colors import layer_colors
+from bp_tui.tui.panes.plotting import GuardedPlot, Line, envelope, fit_title
 from bp_tui.tui.panes.view import RunView
 
-SATURATING = ("sigmoid", "tanh")
 PERCENT_TICKS = ([0.0, 25.0, 50.0, 75.0, 100.0], ["0%", "25%", "50%", "75%", "100%"])
 
 
@@ -33,6 +34,7 @@ class DeadUnitsPane(GuardedPlot):
         key = "saturated" if saturating else "dead"
         lines = []
         percent = True
+        colors = layer_colors(len(view.layers))
         for i, layer in enumerate(view.layers):
             s = view.series(key, layer=i, points=self.points)
             if saturating:
@@ -42,7 +44,7 @@ class DeadUnitsPane(GuardedPlot):
             else:  # a foreign stream without layer widths: counts, on their own axis
                 scale, percent = 1.0, False
             x, y = envelope(s.steps, s.lo * scale, s.hi * scale)
-            lines.append(Line(str(layer["name"]), x, y, color=LAYER_COLORS[i % len(LAYER_COLORS)]))
+            lines.append(Line(str(layer["name"]), x, y, color=colors[i]))
         if saturating:
             variants = ["saturated units per layer (%)", "saturated (%)"]
         elif percent:
@@ -56,4 +58,5 @@ class DeadUnitsPane(GuardedPlot):
             ylim=(0.0, 100.0) if percent else None,
             yticks=PERCENT_TICKS if percent else None,
             end_labels=True,
+            vlines=view.mark_lines(),
         )

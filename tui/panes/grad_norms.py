@@ -9,8 +9,9 @@ Lines are labelled at their right end (a legend of 11 layers does not fit 80x24)
 
 from __future__ import annotations
 
+from bp_tui.tui.panes.colors import layer_colors
 from bp_tui.tui.panes.grad_flow import SYMBOLS
-from bp_tui.tui.panes.plotting import LAYER_COLORS, GuardedPlot, Line, fit_title
+from bp_tui.tui.panes.plotting import GuardedPlot, Line, fit_title
 from bp_tui.tui.panes.view import RunView
 
 
@@ -41,9 +42,10 @@ class GradNormsPane(GuardedPlot):
         # `e` switches between ||dW|| and the error signal ||delta|| (RunView.signal).
         key, sym = view.signal, SYMBOLS[view.signal]
         lines = []
+        colors = layer_colors(len(view.layers))
         for i, layer in enumerate(view.layers):
             s = view.series(key, layer=i, points=self.points)
-            color = LAYER_COLORS[i % len(LAYER_COLORS)]
+            color = colors[i]
             # The bucket maxima, not the min/max band: with a dozen noisy layers the
             # bands fill the plot, and the max still keeps every spike.
             lines.append(Line(str(layer["name"]), s.steps, s.hi, color=color))
@@ -69,4 +71,5 @@ class GradNormsPane(GuardedPlot):
             xlim=view.xlim(),
             zeros=True,
             end_labels=True,
+            vlines=view.mark_lines(),
         )

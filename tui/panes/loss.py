@@ -13,10 +13,12 @@ import math
 
 import numpy as np
 
-from bp_tui.tui.panes.plotting import GuardedPlot, Line, envelope, fit_title
+from bp_tui.tui.panes.plotting import BAND_COLOR, GuardedPlot, Line, envelope, fit_title, smooth
 from bp_tui.tui.panes.view import RunView
 
 AUTO_LOG_DECADES = 4
+LOSS_COLOR = 160  # 256-colour red (colors.py says why not "red")
+ACC_COLOR = 35  # 256-colour green
 
 
 def decades_spanned(values: np.ndarray) -> float:
@@ -35,25 +37,40 @@ class LossPane(GuardedPlot):
         loss = view.series("loss", points=self.points)
         acc = view.series("accuracy", points=self.points)
         lines = [
-            Line("loss", *envelope(loss.steps, loss.lo, loss.hi), color="red"),
-            Line("accuracy", acc.steps, acc.last, color="green", yside="right"),
+            # The raw min/max band (every spike kept) faint, the trend drawn over it.
+            Line("loss", *envelope(loss.steps, loss.lo, loss.hi), color=BAND_COLOR, legend=False),
+            Line("loss mean", loss.steps, smooth(loss.lo, loss.hi), color=LOSS_COLOR, legend=False),
+            Line("accuracy", acc.steps, acc.last, color=ACC_COLOR, yside="right", legend=False),
         ]
         span = decades_spanned(loss.hi)
         auto = not view.log_y and span > AUTO_LOG_DECADES
+        # No legend (its side glyphs are missing in common fonts): the title names the
+        # colours. The loss is red over its grey min/max band, accuracy green on the right.
         if view.log_y:
-            variants = ["loss (log) · accuracy (right)", "loss (log)"]
+            variants = [
+                "loss (log) in red · accuracy in green (right)",
+                "loss (log) · accuracy (right)",
+                "loss (log)",
+            ]
         elif auto:
             variants = [
+                f"loss (log: spans {span:.0f} decades) in red · accuracy in green (right)",
                 f"loss (log: spans {span:.0f} decades) · accuracy (right)",
                 f"loss (log: {span:.0f} decades)",
                 "loss (log)",
             ]
         else:
-            variants = ["loss · accuracy (right, 0-1)", "loss · accuracy (right)", "loss"]
+            variants = [
+                "loss in red · accuracy in green (right, 0-1)",
+                "loss in red · accuracy in green (right)",
+                "loss · accuracy (right)",
+                "loss",
+            ]
         self.draw(
             lines,
             title=fit_title(variants, self.size.width - 2),
             log_y=view.log_y or auto,
             xlim=view.xlim(),
             ylim_right=(0.0, 1.0),
+            vlines=view.mark_lines(),
         )

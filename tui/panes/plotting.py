@@ -9,21 +9,21 @@ the single place that cleans the points, so no pane can forget a case.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.text import Text
 from textual.app import RenderResult
+from textual.events import Click
+from textual.message import Message
 from textual_plotext import PlotextPlot
 
 from bp_tui.tui.panes.braille import FastLine, build, proxy_points
 
 if TYPE_CHECKING:
     from bp_tui.tui.panes.view import RunView
-
-# Colours for the per-layer lines, input side first; cycled for deep networks.
-LAYER_COLORS = ("cyan", "magenta", "green", "yellow", "blue", "red", "white", "orange")
 
 
 @dataclass
@@ -33,9 +33,10 @@ class Line:
     label: str
     x: np.ndarray
     y: np.ndarray
-    color: str = "cyan"
+    color: str | int = "cyan"  # a plotext colour name or a 256-colour index
     yside: str = "left"
     marker: str = "braille"
+    legend: bool = True  # named in plotext's legend (False: the title says what it is)
 
 
 @dataclass
@@ -53,6 +54,10 @@ class Drawn:
     title: str = ""
     #: (ticks, labels) set on the left y axis, None when plotext chose them
     yticks: tuple[list[float], list[str]] | None = None
+    #: the steps marked by a vertical line (run events)
+    vlines: list[float] = field(default_factory=list)
+    #: per label, the colour its line and end label were drawn in
+    colors: dict[str, object] = field(default_factory=dict)
 
 
 def envelope(steps: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -67,6 +72,35 @@ def envelope(steps: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndar
     y[0::2] = lo
     y[1::2] = hi
     return x, y
+
+
+BAND_COLOR = 245  # the raw min/max band behind a smoothed line: a mid grey, faint on any theme
+SMOOTH_SHARE = 25  # a smoothed line averages over 1/25 of its points (a few columns)
+
+
+def smooth(lo: np.ndarray, hi: np.ndarray, share: int = SMOOTH_SHARE) -> np.ndarray:
+    """A noisy series' trend: the rolling mean of each bucket's mid value ``(lo+hi)/2``.
+
+    ``lo``, ``hi``: shape (n,), NaN where a bucket has no value. The window is
+    ``n // share`` points (at least 1), centred; NaN buckets are left out of each mean
+    and stay NaN (a gap is not filled in). Returns shape (n,).
+    """
+    mid = (np.asarray(lo, dtype=np.float64) + np.asarray(hi, dtype=np.float64)) / 2.0
+    n = len(mid)
+    half = max(1, n // share) // 2
+    if n == 0 or half == 0:
+        return mid
+    ok = np.isfinite(mid)
+    vals = np.where(ok, mid, 0.0)
+    csum = np.concatenate(([0.0], np.cumsum(vals)))
+    ccount = np.concatenate(([0], np.cumsum(ok)))
+    idx = np.arange(n)
+    a, b = np.maximum(idx - half, 0), np.minimum(idx + half + 1, n)
+    count = ccount[b] - ccount[a]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (csum[b] - csum[a]) / count
+    out[~ok] = np.nan
+    return out
 
 
 def fmt_step(step: float) -> str:
@@ -158,7 +192,25 @@ def label_rows(ends: list[float], lo: float, hi: float, rows: int, log: bool) ->
 
 
 class GuardedPlot(PlotextPlot):
-    """A PlotextPlot that is only ever drawn through ``draw`` and never crashes render."""
+    """A PlotextPlot that is only ever drawn through ``draw`` and never crashes render.
+
+    Focusable (number keys, tab) and zoomable: a click on its title row posts
+    ``TitleClicked``, which the dashboard takes as "zoom this pane".
+    """
+
+    can_focus = True
+    ALLOW_MAXIMIZE = True
+
+    class TitleClicked(Message):
+        """The user clicked the pane's title (its first row)."""
+
+        def __init__(self, pane: GuardedPlot) -> None:
+            super().__init__()
+            self.pane = pane
+
+    def on_click(self, event: Click) -> None:
+        if event.y == 0:
+            self.post_message(self.TitleClicked(self))
 
     def __init__(self, title: str, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -170,6 +222,8 @@ class GuardedPlot(PlotextPlot):
         self.shown_key: object = None
         #: the lines of the last draw, drawn by render() after plotext's layout
         self._lines: list[FastLine] = []
+        self._recipe: tuple[list[Line], dict[str, Any]] | None = None  # the last draw's
+        self._built = False  # whether render built the figure _figure laid out
 
     def show(self, view: RunView) -> None:
         """Draw this pane from ``view`` (each pane says what it plots)."""
@@ -188,7 +242,19 @@ class GuardedPlot(PlotextPlot):
         """Text rows inside the frame (title, two borders and the x ticks take four)."""
         return max(1, self.size.height - 4)
 
-    def draw(
+    def draw(self, lines: list[Line], **options: Any) -> None:
+        """Replace the plot with ``lines`` (see ``_figure`` for the options) and repaint.
+
+        The lines and options are kept: plotext changes its figure in place while
+        building it (a log axis takes the log of the data), so ``render`` lays the
+        figure out again before building it a second time (a theme change, a resize).
+        """
+        self._recipe = (lines, options)
+        self.drawn = self._figure(lines, **options)
+        self._built = False
+        self.refresh()
+
+    def _figure(
         self,
         lines: list[Line],
         *,
@@ -201,15 +267,18 @@ class GuardedPlot(PlotextPlot):
         ylim_right: tuple[float, float] | None = None,
         zeros: bool = False,
         end_labels: bool = False,
-    ) -> None:
-        """Replace the plot with ``lines``, guarded against inf, log of <= 0 and no data.
+        vlines: Sequence[tuple[float, str]] = (),
+    ) -> Drawn:
+        """Lay plotext's figure out for ``lines``, guarded against inf, log of <= 0 and no data.
 
         ``zeros``: on a log axis, draw exact zeros at a floor row labelled "0" (below
         the smallest positive decade) instead of dropping them. ``end_labels``: write
         each left-axis line's label at its last point instead of a legend. ``ylim`` /
-        ``yticks`` fix the left axis (e.g. 0..100 %).
+        ``yticks`` fix the left axis (e.g. 0..100 %). ``vlines``: (step, colour) marks
+        of events (divergence, an lr or clipping change) inside the x range.
         """
-        plt = self.plt
+        # plotext 5.3's annotations are wrong (yside typed as a float): untyped here
+        plt: Any = self.plt
         plt.clear_figure()
         self._lines = []
         title = title or self.base_title
@@ -240,6 +309,7 @@ class GuardedPlot(PlotextPlot):
                 plt.scatter(zx.tolist(), [floor] * len(zx), marker=ZERO_MARKER, color=line.color)
             if len(x):
                 drawn.lines[line.label] = (x, y)
+                drawn.colors[line.label] = line.color
                 # plotext lays the plot out from a few real points of the line;
                 # render() draws the whole line (tui/panes/braille.py says why).
                 proxy = proxy_points(x, y)
@@ -247,7 +317,9 @@ class GuardedPlot(PlotextPlot):
                 plt.scatter(
                     x[proxy].tolist(),
                     y[proxy].tolist(),
-                    label=None if end_labels and line.yside == "left" else line.label,
+                    label=None
+                    if (end_labels and line.yside == "left") or not line.legend
+                    else line.label,
                     color=line.color,
                     marker=line.marker,
                     yside=line.yside,
@@ -261,9 +333,7 @@ class GuardedPlot(PlotextPlot):
             # No log axis here: plotext cannot scale a log axis without data.
             drawn.title = f"{title}: no data yet"
             plt.title(drawn.title)
-            self.drawn = drawn
-            self.refresh()
-            return
+            return drawn
         plt.title(title)
         # A threshold line (the clip threshold) must stay on screen when every value is
         # far above or below it: that gap is what the clipping pane is there to show.
@@ -309,10 +379,13 @@ class GuardedPlot(PlotextPlot):
             plt.xlim(lo, hi)
             ticks = np.unique(np.round(np.linspace(lo, hi, 5)))
             plt.xticks(ticks.tolist(), [fmt_step(t) for t in ticks])
+        for x_mark, color in vlines:
+            if xlim is None or drawn.xlim is None or drawn.xlim[0] <= x_mark <= drawn.xlim[1]:
+                plt.vline(float(x_mark), color=color)
+                drawn.vlines.append(float(x_mark))
         if ends:
             self._label_ends(ends, left_ys, floor, ylim, log_left, drawn)
-        self.drawn = drawn
-        self.refresh()
+        return drawn
 
     def _label_ends(
         self,
@@ -345,10 +418,19 @@ class GuardedPlot(PlotextPlot):
                 shared.append(i)
         for members in by_row.values():
             members.sort()
-            line, x, y = ends[members[0]]
-            text = ",".join(ends[j][0].label for j in members)
-            self.plt.text(text, x, y, color=line.color, alignment="right")
-            drawn.end_labels.extend(ends[j][0].label for j in members)
+            _, x, y = ends[members[0]]
+            names = [ends[j][0].label for j in members]
+            full = ",".join(names)
+            # One text per name, each in its line's colour, all right-aligned at the same
+            # point: a name is padded with spaces where the names after it go, and those
+            # are written after it, over the spaces.
+            start = 0
+            for j, name in zip(members, names, strict=True):
+                piece = full[start : start + len(name) + 1]  # the name and its comma
+                piece += " " * (len(full) - start - len(piece))
+                self.plt.text(piece, x, y, color=ends[j][0].color, alignment="right")
+                start += len(name) + 1
+            drawn.end_labels.extend(names)
 
     def render(self) -> RenderResult:
         if self.size.width < 4 or self.size.height < 3:
@@ -359,12 +441,27 @@ class GuardedPlot(PlotextPlot):
             self.render_error = exc
             return Text(f"{self.base_title}: cannot draw ({exc})")
         self.render_error = None
+        if self.has_focus and "\n" in result.plain:  # the selected pane: its title reversed
+            result.stylize("reverse", 0, result.plain.index("\n"))
         return result
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def plotext_theme(self) -> str:
+        """The plotext theme textual-plotext registers for the app's theme ("auto")."""
+        return f"textual-auto-{self.app.theme}" if self.theme == "auto" else self.theme
 
     def _build(self) -> Text:
         """``PlotextPlot.render``, with the lines drawn by ``braille.build``."""
-        plot, (w, h) = self._plot, self.size
+        if self._built and self._recipe is not None:
+            self._figure(*self._recipe[:1], **self._recipe[1])  # a fresh figure to build
+        plot, (w, h) = self.plt, self.size
         plot.plotsize(w, h)
         plot._set_size(w, h)  # see PlotextPlot.render: resizing needs both
-        plot.theme(self._get_plotext_theme_name(self.app.theme))
+        plot.theme(self.plotext_theme())
+        self._built = True
         return build(plot, self._lines)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import RenderResult
+from textual.reactive import reactive
 from textual.widget import Widget
 
 from bp_tui.tui.panes.view import fmt_num
@@ -39,6 +40,7 @@ class StatusInfo:
     lr: float | None  # latest step event's lr
     clip: str  # none | norm | value
     detail: str = ""  # the source's own line (a replay's position, a followed file's writer)
+    duration: float | None = None  # s from the first step to the end, once the run ended
 
 
 def truncate(text: str, width: int) -> str:
@@ -79,6 +81,8 @@ def _forms(info: StatusInfo, detail_room: int) -> Iterator[tuple[str, list[str]]
     lr, clip = f"lr {fmt_num(info.lr)}", f"clip {info.clip}"
     state, detail, name = info.state, info.detail, info.scenario
     steps = f"step {step}/{info.total}"
+    if info.duration is not None:
+        steps += f" in {info.duration:.1f} s"
     yield state, [name, fix_full, steps, f"{rate}/s{limit}", lr, clip, detail]
     yield state, [name, fix_full, steps, f"{rate}/s", lr, clip, detail]
     yield state, [name, fix_full, steps, lr, clip, detail]
@@ -92,23 +96,29 @@ def _forms(info: StatusInfo, detail_room: int) -> Iterator[tuple[str, list[str]]
     yield short_state(state), [name, f"{step}/{info.total}"]
 
 
-def _state_text(state: str) -> Text:
-    """The state in reverse video: green running, yellow paused, red for trouble."""
-    style = STATE_STYLES.get(state.split("@")[0], "bold red")
+def _state_text(state: str, color: bool = True) -> Text:
+    """The state in reverse video: green running, yellow paused, red for trouble.
+
+    ``color=False`` (NO_COLOR): reverse and bold only, so the state stands out as the
+    line's colours swapped rather than as two greys that the colours became.
+    """
+    style = STATE_STYLES.get(state.split("@")[0], "bold red") if color else "bold"
     return Text(f" {state} ", style=f"reverse {style}")
 
 
-def _render(state: str, items: list[str], sep: str) -> Text:
-    text = _state_text(state)
+def _render(state: str, items: list[str], sep: str, color: bool = True) -> Text:
+    text = _state_text(state, color)
     text.append(" " + sep.join(item for item in items if item))
     return text
 
 
-def status_text(info: StatusInfo, width: int | None = None) -> Text:
-    """The status line, fitted into ``width`` columns (None: the full form)."""
+def status_text(info: StatusInfo, width: int | None = None, color: bool = True) -> Text:
+    """The status line, fitted into ``width`` columns (None: the full form).
+
+    ``color=False`` under NO_COLOR (see ``_state_text``)."""
     if width is None:
         state, items = next(_forms(info, len(info.detail)))  # the fullest form, detail whole
-        return _render(state, items, " │ ")
+        return _render(state, items, " │ ", color)
     # Room the detail may keep: what the state, scenario and step count leave.
     base = _render(short_state(info.state), [info.scenario, f"step {info.step}/{info.total}"], "")
     forms = list(_forms(info, max(12, width - base.cell_len - 6)))
@@ -116,7 +126,7 @@ def status_text(info: StatusInfo, width: int | None = None) -> Text:
     # before any run item (clip, lr, fix) is shortened or dropped.
     tries = [(f, " │ ") for f in forms[:WIDE_FORMS]] + [(f, "│") for f in forms]
     for (state, items), sep in tries:
-        text = _render(state, items, sep)
+        text = _render(state, items, sep, color)
         if text.cell_len <= width:
             return text
     # Too narrow for any form (an error message or a very long name): the state is
@@ -131,28 +141,24 @@ def status_text(info: StatusInfo, width: int | None = None) -> Text:
         tail = " " + " │ ".join(items)
         room = width - len(tail) - 2
         if room >= min(len(state), MIN_STATE):
-            return _state_text(truncate(state, room)) + Text(tail)
-    return _state_text(truncate(state, max(1, width - 2)))
+            return _state_text(truncate(state, room), color) + Text(tail)
+    return _state_text(truncate(state, max(1, width - 2)), color)
 
 
 class StatusLine(Widget):
-    """One row; re-fits the status to its width on every render (so a resize re-fits it)."""
+    """One row; re-fits the status to its width on every render (so a resize re-fits it).
+
+    ``info`` is reactive: assigning a different ``StatusInfo`` repaints the line.
+    """
 
     DEFAULT_CSS = "StatusLine { height: 1; }"
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.info: StatusInfo | None = None
-
-    def show(self, info: StatusInfo) -> None:
-        if info != self.info:
-            self.info = info
-            self.refresh()
+    info: reactive[StatusInfo | None] = reactive(None)
 
     def render(self) -> RenderResult:
         if self.info is None:
             return Text("")
-        return status_text(self.info, self.size.width or None)
+        return status_text(self.info, self.size.width or None, not self.app.no_color)
 
     @property
     def plain(self) -> str:

@@ -7,10 +7,10 @@ into ``history`` and hands panes a ``RunView`` when there is something new to dr
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bp_tui.core.history import History, Series
+from bp_tui.tui.history import History, Series
 
 
 def fmt_num(value: Any) -> str:
@@ -37,6 +37,23 @@ class RunView:
     # The per-layer norm the gradient panes draw: "grad_norm" (‖dW‖) or
     # "error_signal" (‖δ‖ = ‖dL/dz‖, what backprop hands from layer to layer).
     signal: str = "grad_norm"
+    #: (step, kind) of the run's events the time plots mark: "diverged", "lr", "clip"
+    marks: list[tuple[int, str]] = field(default_factory=list)
+
+    def note_step(self, ev: dict[str, Any]) -> None:
+        """Mark ``ev`` (a step about to be pushed) where its lr or clipping changed."""
+        before = self.history.last
+        if before is None or not isinstance(ev.get("step"), int):
+            return
+        if ev.get("lr") != before.get("lr"):
+            self.marks.append((ev["step"], "lr"))
+        if ev.get("clip_threshold") != before.get("clip_threshold"):
+            self.marks.append((ev["step"], "clip"))
+
+    def mark_lines(self) -> list[tuple[float, str]]:
+        """The marks as (step, plotext colour) vertical lines, at most one per kind and step."""
+        colors = {"diverged": "red", "lr": "orange", "clip": "gray"}
+        return sorted({(float(step), colors[kind]) for step, kind in self.marks})
 
     @property
     def layers(self) -> list[dict[str, Any]]:
@@ -76,8 +93,15 @@ class RunView:
         """
         h = self.history
         return (
-            h.count, h.first_step, h.last_step, id(h.last), id(self.run), self.log_y, self.signal
-        )  # fmt: skip
+            h.count,
+            h.first_step,
+            h.last_step,
+            id(h.last),
+            id(self.run),
+            self.log_y,
+            self.signal,
+            len(self.marks),
+        )
 
     def last(self, key: str, layer: int | None = None) -> Any:
         """The value of ``key`` (of ``layer``) in the latest step event, None if absent."""

@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from bp_tui.core.config import CLIP_MODES, Scenario
-from bp_tui.core.history import History
+from bp_tui.tui.history import History
 from bp_tui.tui.panes.boundary import BoundaryPane
 from bp_tui.tui.panes.clipping import ClippingPane
 from bp_tui.tui.panes.dead_units import DeadUnitsPane

@@ -1,25 +1,37 @@
 """The dashboard: one run of one scenario, live.
 
 The screen owns the event source and the ``History``. Two timers drive it: ``poll``
-(every 20 ms) drains the source without ever blocking, and ``redraw`` (``fps`` times a
-second) redraws the panes only when new events arrived since the last frame.
+drains the source without ever blocking (often: the trainer child waits while its
+pipe is full), and ``redraw`` (``fps`` times a second) redraws the panes when the run
+changed since the last frame. What the user controls (pause, pace, clipping, the view)
+is reactive state; its watchers tell the source and the status line.
+
+The source is polled by a timer on the UI thread, not read by a worker thread posting
+messages: a source's ``command`` drains the same pipe its ``poll`` reads (the live
+source must, so that neither side blocks on a full pipe), and two threads would race on
+it. ``poll`` never blocks, so the timer costs the UI nothing while no events arrive.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown
+from textual.widget import Widget
+from textual.widgets import Footer, Markdown, Static
 
 from bp_tui.core.config import CLIP_MODES, Scenario
-from bp_tui.core.history import History
+from bp_tui.tui.history import History
+from bp_tui.tui.messages import FixToggled, SpeedChanged
 from bp_tui.tui.panes.boundary import BoundaryPane
 from bp_tui.tui.panes.clipping import ClippingPane
 from bp_tui.tui.panes.dead_units import DeadUnitsPane
@@ -28,27 +40,30 @@ from bp_tui.tui.panes.grad_flow import GradFlowPane
 from bp_tui.tui.panes.grad_norms import GradNormsPane
 from bp_tui.tui.panes.layer_table import LayerTable
 from bp_tui.tui.panes.loss import LossPane
+from bp_tui.tui.panes.plotting import GuardedPlot
 from bp_tui.tui.panes.status import StatusInfo, StatusLine
 from bp_tui.tui.panes.view import RunView
 from bp_tui.tui.screens.backprop import BackpropScreen
 from bp_tui.tui.screens.gradcheck import GradcheckScreen
+from bp_tui.tui.screens.keys import LIVE_KEYS, PANES
 
 if TYPE_CHECKING:
     from bp_tui.tui.sources.base import EventSource
 
-# s. The live child sends a batch every 50 ms, and at full speed one batch (~200 KB)
-# nearly fills the pipe: its next send blocks until we read. Polling every 50 ms made
-# the trainer wait for us up to 50 ms a batch: dashboard/headless steps/s 0.65-0.87;
-# every 20 ms, 0.84-0.99 (120x40 pty, healthy, full speed, 4 s windows, interleaved).
+# docs/performance.md says why 20 ms: the live child blocks on a full pipe until we read.
 POLL_INTERVAL = 0.02
 STATUS_INTERVAL = 0.05  # s; the status line's step counter changes at most this often
 HISTORY_CAPACITY = 2048  # buckets per series: memory is flat however long the run
 # Target speeds (steps/s) that `+` / `-` walk through; 0 (unlimited) is above the top.
-SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+SPEEDS = (1, 2, 5, 10, 20, 30, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 # Below this size the plots, the gradient-flow bars with the table, and the lesson do
-# not fit at once: the screen shows one of these views at a time and `v` cycles them.
+# not fit at once: the screen shows one view at a time and `v` cycles them. The
+# screen's breakpoint classes (-narrow, -short) say so; app.tcss lays the views out.
 COMPACT_WIDTH, COMPACT_HEIGHT = 110, 32
+# From this width the lesson gets twice the room of the gradient-flow bars.
+WIDE_LESSON = 160
 VIEWS = ("plots", "flow", "boundary", "lesson")
+PANE_VIEW = {"flow": "flow", "table": "flow", "lesson": "lesson"}  # the rest: plots
 RATE_WINDOW = 2.0  # s of (time, step) samples the steps/s figure averages over
 
 
@@ -68,27 +83,45 @@ def slow_down(speed: float) -> float:
     return float(slower[-1]) if slower else float(SPEEDS[0])
 
 
+def what_to_watch(lesson: str, bullets: int = 2) -> str:
+    """The first ``bullets`` items of a lesson's "What to watch" section, as plain text."""
+    match = re.search(r"^#+\s*What to watch\s*$(.*?)(?=^#|\Z)", lesson, re.M | re.S | re.I)
+    body = match.group(1) if match else lesson
+    items = [i.strip() for i in re.split(r"^\s*[-*]\s+", body, flags=re.M) if i.strip()]
+    text = " · ".join(" ".join(i.split()) for i in items[:bullets])
+    return text.replace("**", "").replace("*", "")
+
+
 class DashboardScreen(Screen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_pause", "pause"),
-        # Second, so the footer still shows it at 80 columns, where it is needed.
-        Binding("v", "cycle_view", "view"),
-        Binding("n", "single_step", "step"),
-        Binding("r", "restart", "restart"),
-        Binding("f", "toggle_fix", "fix"),
-        Binding("plus,equals_sign", "faster", "faster", key_display="+"),
-        Binding("minus", "slower", "slower", key_display="-"),
-        Binding("left_square_bracket", "lr_half", "lr/2", key_display="["),
-        Binding("right_square_bracket", "lr_double", "lr×2", key_display="]"),
-        Binding("c", "cycle_clip", "clip"),
-        Binding("l", "toggle_log", "log"),
-        Binding("s", "picker", "picker"),
-        Binding("e", "toggle_signal", "δ/dW"),
-        Binding("b", "backprop", "backprop"),
-        Binding("g", "gradcheck", "gradcheck"),
-    ]
+    KEYS: ClassVar[list[Binding]] = LIVE_KEYS  # the help lists these (keys.py)
+    BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
     # Whether the source is a live trainer that answers "trace" and "gradcheck".
     live_trainer: ClassVar[bool] = True
+    # Textual declares these as plain class attributes (not ClassVar) on Screen.
+    HORIZONTAL_BREAKPOINTS: list[tuple[int, str]] | None = [  # noqa: RUF012
+        (0, "-narrow"),
+        (COMPACT_WIDTH, "-wide"),
+        (WIDE_LESSON, "-very-wide"),
+    ]
+    VERTICAL_BREAKPOINTS: list[tuple[int, str]] | None = [  # noqa: RUF012
+        (0, "-short"),
+        (COMPACT_HEIGHT, "-tall"),
+    ]
+
+    AUTO_FOCUS = None  # no pane is selected until the user selects one (1-7, tab, click)
+    # a zoomed pane keeps the status line and the footer (the state and `z` to go back)
+    ALLOW_IN_MAXIMIZED_VIEW: ClassVar[str | None] = "StatusLine, Footer"
+
+    paused: reactive[bool] = reactive(False, init=False)
+    """Whether the user paused the run (space)."""
+    speed: reactive[float] = reactive(0.0, init=False)
+    """Target training steps per second, 0 = as fast as possible (+ / -)."""
+    clip_mode: reactive[str] = reactive("none", init=False)
+    """Gradient clipping asked of the trainer: none | norm | value (c)."""
+    view_name: reactive[str] = reactive(VIEWS[0], init=False)
+    """The view a small terminal shows (v): plots, flow (bars + table) or lesson."""
+    error: reactive[str | None] = reactive(None, init=False)
+    """A fault of the source, shown in the status line in place of the state."""
 
     def __init__(
         self,
@@ -102,23 +135,22 @@ class DashboardScreen(Screen[None]):
         self.scenario = scenario
         self.source_factory = source_factory
         self.fps = fps
-        self.speed = float(speed) if speed else 0.0
+        self.set_reactive(DashboardScreen.speed, float(speed or 0.0))
+        self.set_reactive(DashboardScreen.clip_mode, scenario.train.clip)
         self.history = History(capacity=HISTORY_CAPACITY)
         self.view = RunView(self.history)
         self.source: EventSource | None = None
         self.end: dict[str, Any] | None = None
-        self.paused = False
-        self.error: str | None = None
-        self.clip_mode = scenario.train.clip
         self.lr_target: float | None = None
-        self.dirty = True
-        self.frames = 0  # redraws done (tests check that idle frames are skipped)
-        self.view_name = VIEWS[0]  # what a small terminal shows (see _apply_size_class)
+        self.frames = 0  # redraws done
+        self._drawn_key: object = None  # what the last frame was drawn from
         self._rate_samples: deque[tuple[float, int]] = deque()
         self._status_at = 0.0  # time of the last status line update from poll
         # The latest "trace" and "gradcheck" messages of a live trainer, by type,
         # for the backprop and gradient-check views.
         self.mechanism: dict[str, dict[str, Any]] = {}
+        self._started_at: float | None = None  # time of the run's first step
+        self._ended_at: float | None = None
 
     # -- layout ------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -129,6 +161,7 @@ class DashboardScreen(Screen[None]):
             yield BoundaryPane(id="boundary")  # the third column, both rows high
             yield DeadUnitsPane(id="dead")
             yield ClippingPane(id="clipping")
+        yield Static(self._watch_text(), id="watch")
         with Horizontal(id="bottom"):
             yield GradFlowPane(id="flow")
             with VerticalScroll(id="table"):  # 11 layers overflow the 80x24 flow view
@@ -136,56 +169,85 @@ class DashboardScreen(Screen[None]):
             with VerticalScroll(id="lesson"):
                 yield DiagnosisPane(id="diagnosis")
                 yield Markdown(self._lesson_markdown(), id="lesson-text")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def _lesson_markdown(self) -> str:
         s = self.scenario
-        fix = f"\n\n**Fix** (`f`): {s.fix_summary}" if s.fix_summary else ""
         body = s.lesson or s.summary
         # Lessons usually open with their own heading; add the title only when not.
         head = "" if body.lstrip().startswith("#") else f"# {s.title}\n\n"
+        if s.fix and s.fix_summary:  # what the fix changed comes first, where it is seen
+            return f"**Fix on** (`f` turns it off): {s.fix_summary}\n\n{head}{body}"
+        fix = f"\n\n**Fix** (`f`): {s.fix_summary}" if s.fix_summary else ""
         return f"{head}{body}{fix}"
 
+    def _watch_text(self) -> str:
+        """The strip under the plots on a small terminal: what to watch, or the fix."""
+        s = self.scenario
+        if s.fix and s.fix_summary:
+            return f"Fix on: {s.fix_summary}"
+        return f"Watch: {what_to_watch(s.lesson, bullets=1)}" if s.lesson else s.summary
+
     def on_mount(self) -> None:
-        self._apply_size_class()
+        self._apply_view()
         self._start_source()
         self.set_interval(POLL_INTERVAL, self.poll)
         self.set_interval(1.0 / self.fps, self.redraw)
 
-    def on_resize(self) -> None:
-        self._apply_size_class()
-        self.dirty = True
-
     @property
     def compact(self) -> bool:
         """Whether the terminal is too small to show every pane at once."""
-        w, h = self.app.size
-        return w < COMPACT_WIDTH or h < COMPACT_HEIGHT
+        return self.has_class("-narrow") or self.has_class("-short")
 
-    def _apply_size_class(self) -> None:
-        self.set_class(self.compact, "-compact")
+    def _apply_view(self) -> None:
         for name in VIEWS:
             self.set_class(self.view_name == name, f"-view-{name}")
 
     def on_unmount(self) -> None:
         self.close_source()
 
+    # -- reactive state ----------------------------------------------------------------
+    def watch_paused(self, paused: bool) -> None:
+        self.send("pause" if paused else "resume")
+        self.update_status()
+
+    def watch_speed(self, speed: float) -> None:
+        self.send("speed", speed)
+        self.update_status()
+
+    def watch_clip_mode(self, mode: str) -> None:
+        self.send("clip", mode)
+        self.update_status()
+
+    def watch_error(self) -> None:
+        self.update_status()
+
+    def watch_view_name(self) -> None:
+        self._apply_view()
+        self.call_after_refresh(self.redraw, True)  # after the layout gave the panes a size
+
+    def update_status(self) -> None:
+        if self.is_mounted:
+            self.query_one(StatusLine).info = self.status_info()
+
     # -- the source --------------------------------------------------------------------
     def _start_source(self) -> None:
         self.history.clear()
         self.view.run = None
+        self.view.marks.clear()
         self.end = None
         self.error = None
-        self.paused = False
+        self.set_reactive(DashboardScreen.paused, False)
+        self.set_reactive(DashboardScreen.clip_mode, self.scenario.train.clip)
         self.lr_target = None
-        self.clip_mode = self.scenario.train.clip
         self.mechanism = {}
         self._rate_samples.clear()
+        self._started_at = self._ended_at = None
         self.source = self.source_factory(self.scenario)
         self.source.start()
         if self.speed > 0:
             self.source.command("speed", self.speed)
-        self.dirty = True
+        self.update_status()
 
     def close_source(self) -> None:
         if self.source is not None:
@@ -206,34 +268,40 @@ class DashboardScreen(Screen[None]):
             self.error = f"error: {exc}"
             events = []
         self.query_one(BoundaryPane).feed(events)
+        now = time.monotonic()
         for ev in events:
             kind = ev.get("type")
             if kind == "step":
+                self.view.note_step(ev)
                 self.history.push(ev)
+                if self._started_at is None:
+                    self._started_at = now
             elif kind == "run":
                 self.history.set_run(ev)
                 self.view.run = ev
+                self.view.marks.clear()
             elif kind == "end":
                 self.end = ev
+                self._ended_at = now
+                if ev.get("reason") == "diverged" and ev.get("step") is not None:
+                    self.view.marks.append((int(ev["step"]), "diverged"))
             elif kind in ("trace", "gradcheck"):
                 self.mechanism[kind] = ev
             elif kind == "reset":  # a replay seeking back, a followed file started again
                 self.history.clear()
+                self.view.marks.clear()
                 self.end = None
                 self._rate_samples.clear()
         if events:
-            self.dirty = True
             last = self.history.last
             if last is not None:
-                now = time.monotonic()
                 self._rate_samples.append((now, int(last["step"])))
                 while now - self._rate_samples[0][0] > RATE_WINDOW:
                     self._rate_samples.popleft()
-        now = time.monotonic()
         if not events or now - self._status_at >= STATUS_INTERVAL:
             self._status_at = now
             self.query_one(DiagnosisPane).show(self.view)
-            self.query_one(StatusLine).show(self.status_info())
+            self.update_status()
 
     # -- drawing -----------------------------------------------------------------------
     def state(self) -> str:
@@ -254,6 +322,12 @@ class DashboardScreen(Screen[None]):
         (t0, s0), (t1, s1) = self._rate_samples[0], self._rate_samples[-1]
         return (s1 - s0) / (t1 - t0) if t1 > t0 else None
 
+    def duration(self) -> float | None:
+        """Seconds from the run's first step to its end event (None while it runs)."""
+        if self._started_at is None or self._ended_at is None:
+            return None
+        return self._ended_at - self._started_at
+
     def status_info(self) -> StatusInfo:
         return StatusInfo(
             state=self.state(),
@@ -266,47 +340,56 @@ class DashboardScreen(Screen[None]):
             lr=self.view.last("lr"),
             clip=self.clip_mode,
             detail=str(getattr(self.source, "detail", "")),
+            duration=self.duration(),
         )
 
     def redraw(self, force: bool = False) -> None:
-        """Redraw every visible pane from the history, only if something changed."""
-        if not (self.dirty or force):
+        """Redraw every visible pane from the history when the run changed."""
+        key = (self.view.state_key(), len(self.view.marks))
+        if key == self._drawn_key and not force:
             return
         if not (force or self.app.screen is self or self.app.screen.is_modal):
             return  # a full screen (the backprop or gradcheck view) hides us: draw later
-        self.dirty = False
+        self._drawn_key = key
         self.frames += 1
-        compact = self.has_class("-compact")
+        compact = self.compact
         with self.app.batch_update():
             # Hidden panes are not drawn (their size is 0); `v` forces a redraw.
-            if not compact or self.view_name == "plots":
-                key = self.view.state_key()
-                for kind in (LossPane, GradNormsPane, DeadUnitsPane, ClippingPane):
-                    pane = self.query_one(kind)
-                    # A plot is only built again when its data or its size changed.
-                    if (key, pane.size, self.app.theme) != pane.shown_key:
+            if not compact or self.view_name == "plots" or self.maximized is not None:
+                state = self.view.state_key()
+                for pane in self.query(GuardedPlot):
+                    # A plot is only built again when its data or its size changed
+                    # (a theme change redraws it by itself: see GuardedPlot.render).
+                    if (state, pane.size) != pane.shown_key:
                         pane.show(self.view)
-                        pane.shown_key = (key, pane.size, self.app.theme)
-            if not compact or self.view_name == "flow":
+                        pane.shown_key = (state, pane.size)
+            if not compact or self.view_name == "flow" or self.maximized is not None:
                 self.query_one(GradFlowPane).show(self.view)
                 self.query_one(LayerTable).show(self.view)
             self.query_one(DiagnosisPane).show(self.view)
-            if not compact or self.view_name == "boundary":
+            if not compact or self.view_name == "boundary" or self.maximized is not None:
                 self.query_one(BoundaryPane).show()
-            self.query_one(StatusLine).show(self.status_info())
+            self.update_status()
 
     def refresh_now(self) -> None:
         """Poll and redraw at once (tests and the screenshot use this, not the timers)."""
         self.poll()
         self.redraw(force=True)
 
+    def on_resize(self) -> None:
+        self.refresh_bindings()  # `v` is in the footer only while the panes do not all fit
+        self.call_after_refresh(self.redraw, True)  # the panes have their new size then
+
     # -- actions -----------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # `v` only means something when the panes do not all fit (hidden otherwise).
+        if action == "cycle_view":
+            return self.compact
+        return True
+
     def action_toggle_pause(self) -> None:
-        if self.end is not None:
-            return
-        self.paused = not self.paused
-        self.send("pause" if self.paused else "resume")
-        self.query_one(StatusLine).show(self.status_info())
+        if self.end is None:
+            self.paused = not self.paused
 
     def action_single_step(self) -> None:
         if self.paused:
@@ -323,21 +406,29 @@ class DashboardScreen(Screen[None]):
         if not self.scenario.has_fix and not self.scenario.fix:
             self.notify(f"{self.scenario.name} has no fix", severity="warning", timeout=2)
             return
-        try:
-            self.scenario = self.app.reload_scenario(self.scenario, fix=not self.scenario.fix)  # type: ignore[attr-defined]
-        except Exception as exc:  # e.g. the .toml file was edited into an invalid one
-            self.notify(str(exc), severity="error", timeout=5)
-            return
+        self.post_message(FixToggled(self.scenario, not self.scenario.fix))
+
+    def replace_scenario(self, scenario: Scenario, speed: float) -> None:
+        """Run ``scenario`` here instead (the fix toggled) at ``speed``, with its lesson."""
+        self.scenario = scenario
+        self.set_reactive(DashboardScreen.speed, speed)  # sent to the new source at start
         self.query_one("#lesson-text", Markdown).update(self._lesson_markdown())
+        self.query_one("#watch", Static).update(self._watch_text())
+        if scenario.fix and scenario.fix_summary:
+            self.notify(f"Fix on: {scenario.fix_summary}", title="f", timeout=6)
+        else:
+            self.notify("Fix off: the original scenario again.", title="f", timeout=3)
         self.action_restart()
 
+    def _set_speed(self, speed: float) -> None:
+        self.speed = speed
+        self.post_message(SpeedChanged(speed))
+
     def action_faster(self) -> None:
-        self.speed = speed_up(self.speed)
-        self.send("speed", self.speed)
+        self._set_speed(speed_up(self.speed))
 
     def action_slower(self) -> None:
-        self.speed = slow_down(self.speed)
-        self.send("speed", self.speed)
+        self._set_speed(slow_down(self.speed))
 
     def _current_lr(self) -> float:
         if self.lr_target is not None:
@@ -358,21 +449,36 @@ class DashboardScreen(Screen[None]):
 
     def action_cycle_clip(self) -> None:
         self.clip_mode = CLIP_MODES[(CLIP_MODES.index(self.clip_mode) + 1) % len(CLIP_MODES)]
-        self.send("clip", self.clip_mode)
-        self.query_one(StatusLine).show(self.status_info())
 
     def action_cycle_view(self) -> None:
         """Small terminals: plots -> gradient flow + table -> lesson -> plots."""
-        if not self.compact:
-            self.notify(
-                f"Every pane is shown at this size; v switches views below "
-                f"{COMPACT_WIDTH}x{COMPACT_HEIGHT}.",
-                timeout=2,
-            )
-            return
         self.view_name = VIEWS[(VIEWS.index(self.view_name) + 1) % len(VIEWS)]
-        self._apply_size_class()
-        self.call_after_refresh(self.redraw, True)  # after the layout gave the panes a size
+
+    def action_select_pane(self, index: int) -> None:
+        """Focus pane ``index`` (of ``PANES``), switching a small terminal's view to it."""
+        name = PANES[index]
+        if self.compact:
+            self.view_name = PANE_VIEW.get(name, "plots")
+        if self.maximized is not None:
+            self.maximize(self.query_one(f"#{name}"), container=False)
+        self.query_one(f"#{name}").focus()
+
+    def action_zoom(self) -> None:
+        """The selected pane (the loss plot if none) on the whole screen, or back."""
+        if self.maximized is not None:
+            self.minimize()
+        else:
+            pane = self.focused if self.focused is not None else self.query_one(LossPane)
+            self.maximize(pane, container=False)
+        self.call_after_refresh(self.redraw, True)
+
+    @on(GuardedPlot.TitleClicked)
+    def zoom_clicked(self, event: GuardedPlot.TitleClicked) -> None:
+        event.pane.focus()
+        self.action_zoom()
+
+    def watch_maximized(self, maximized: Widget | None) -> None:
+        self.call_after_refresh(self.redraw, True)
 
     def action_toggle_log(self) -> None:
         self.view.log_y = not self.view.log_y

@@ -1,7 +1,12 @@
-"""The help screen (`?`): every key of the dashboard and what it does."""
+"""The help screen (`?`): the keys of the screen it was opened from, and the panes.
+
+The key table is made from that screen's bindings (``keys.markdown_table``), the same
+list the footer shows, so the two cannot disagree.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -10,44 +15,35 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-HELP = """\
-# bp-tui keys
+from bp_tui.tui.screens.keys import markdown_table
 
-| key | what it does |
-|---|---|
-| `space` | pause / resume training |
-| `n` | one training step (while paused) |
-| `r` | restart the scenario from step 1 |
-| `f` | toggle the scenario's fix (restarts with the remedy) |
-| `+` / `-` | faster / slower (target steps per second) |
-| `[` / `]` | halve / double the learning rate, live |
-| `c` | cycle gradient clipping: none → norm → value, live |
-| `l` | log scale on the loss plot (it turns on by itself when the loss spans many decades) |
-| `v` | small terminals (below 110x32): cycle the view: plots → gradient flow + table → lesson |
-| `e` | gradient panes: weight gradient ‖dW‖ ↔ error signal ‖δ‖ = ‖dL/dz‖ |
-| `b` | backprop view: one step, forward then backward (`n` next, `p` play, `t` step, `x` example) |
-| `g` | gradient check: backprop vs finite differences per layer, and their cost |
-| `s` | back to the scenario picker |
-| `ctrl+p` | command palette: start any scenario by name; the backprop view, the gradient check |
-| `?` | this help (`escape` closes it) |
-| `q` | quit |
+PANES = """\
+**Panes.** Loss (a smoothed line) and accuracy over steps; ‖dW‖ of every layer (log
+scale: a vanishing gradient shows as lines decades apart; an exactly zero gradient as
+`x` on the "0" row, named in the title); dead ReLU units in % of each layer's width
+(or the saturated % for sigmoid/tanh); global gradient norm before clipping with the
+threshold; gradient flow now, one bar per layer from the loss back to the input, on a
+scale that only widens during a run, with the first-to-last layer ratio; the
+per-layer table (dead units as dead/width). Each layer has one colour in every pane.
+Vertical lines on the time plots mark the run's events: red the divergence step,
+orange a learning-rate change, grey a clipping change.
 
-**Panes.** Loss and accuracy over steps; ‖dW‖ of every layer (log scale: a vanishing
-gradient shows as lines decades apart; an exactly zero gradient as `x` on the "0"
-row, named in the title); gradient flow now, one bar per layer from the loss back to
-the input; dead ReLU units in % of each layer's width (or the saturated % for
-sigmoid/tanh); global gradient norm before clipping with the threshold; the per-layer
-table (dead units as dead/width). On a small terminal `v` shows one of these at a
-time: the plots, the gradient flow with the table, or the lesson.
+**Scrolling.** Select the lesson (`7`) or the table (`6`) and use the arrows,
+PgUp/PgDn or the mouse wheel; `z` shows the selected pane on the whole screen. On a
+small terminal `v` shows the plots, the gradient flow with the table, or the lesson.
 """
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,question_mark", "dismiss", "Close"),
-        Binding("q", "dismiss", "Close", show=False),
+        Binding("escape,question_mark", "dismiss", "close"),
+        Binding("q", "dismiss", "close", show=False),
     ]
+
+    def __init__(self, keys: Iterable[Binding]) -> None:
+        super().__init__()
+        self.keys = list(keys)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
-            yield Markdown(HELP)
+            yield Markdown(f"# bp-tui keys\n\n{markdown_table(self.keys)}\n\n{PANES}")

@@ -12,6 +12,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from bp_tui.core.config import Scenario
+from bp_tui.tui.messages import ScenarioChosen
 
 
 def option_prompt(scenario: Scenario) -> Text:
@@ -24,7 +25,7 @@ def option_prompt(scenario: Scenario) -> Text:
 
 
 class PickerScreen(Screen[None]):
-    """Lists ``scenarios``; selecting one asks the app to start it."""
+    """Lists ``scenarios``; selecting one posts ``ScenarioChosen`` (the app starts it)."""
 
     def __init__(self, scenarios: Sequence[Scenario]) -> None:
         super().__init__()
@@ -47,4 +48,4 @@ class PickerScreen(Screen[None]):
     @on(OptionList.OptionSelected)
     def start_selected(self, event: OptionList.OptionSelected) -> None:
         index = int(event.option.id or 0)
-        self.app.start_scenario(self.scenarios[index])  # type: ignore[attr-defined]
+        self.post_message(ScenarioChosen(self.scenarios[index]))

@@ -1,6 +1,6 @@
 """The one interface every event source of the dashboard implements.
 
-The UI polls a source on a timer and pushes what it gets into a ``core.history.History``;
+The UI polls a source on a timer and pushes what it gets into a ``tui.history.History``;
 panes never know whether the events come from a live child process, a recording or a
 file another program is still writing.
 """
@@ -8,6 +8,11 @@ file another program is still writing.
 from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
+
+# Emitted by a source whose run starts over (a replay seeking back, a followed file
+# truncated or replaced): the dashboard forgets what it has shown and rebuilds from the
+# events after it.
+RESET_EVENT: dict[str, Any] = {"type": "reset"}
 
 # The commands a source understands; sources that cannot honour one ignore it.
 # "trace" and "gradcheck" ask a live trainer for a {"type": "trace"} / {"type":

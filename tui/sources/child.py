@@ -203,7 +203,7 @@ class TrainerLoop:
         }
 
 
-def error_line(exc: BaseException) -> str:
+def crash_event(exc: BaseException) -> str:
     """The ``error`` event for a crash: one line naming the exception and where it was."""
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" ({os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
@@ -233,7 +233,7 @@ def child_main(conn: Connection, scenario: Scenario, speed: float | None, parent
         pass  # nobody left to tell
     except Exception as exc:
         with contextlib.suppress(OSError):
-            conn.send(([*loop.pending, error_line(exc)], loop.state()))
+            conn.send(([*loop.pending, crash_event(exc)], loop.state()))
         raise SystemExit(1) from None
     finally:
         conn.close()

@@ -46,7 +46,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bp_tui.core.stream import StreamParser
-from bp_tui.tui.sources.replay import RESET_EVENT
+from bp_tui.tui.sources.base import RESET_EVENT
 
 SILENT_AFTER = 5.0  # seconds without new bytes before the status bar says so
 # Bytes compared at the start and before the read position to notice a rewrite: a few

@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 
 from bp_tui.core.stream import StreamError
+from bp_tui.tui.sources.base import RESET_EVENT
 from bp_tui.tui.sources.replay_index import StepReader, StreamIndex, index_stream
 
 DEFAULT_SPEED = 100.0  # training steps/s: a 1500-step scenario replays in 15 s
-RESET_EVENT: dict[str, Any] = {"type": "reset"}
 
 
 class ReplaySource:

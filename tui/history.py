@@ -1,4 +1,4 @@
-"""A bounded, down-sampling store of step events for plotting.
+"""A bounded, down-sampling store of step events for plotting (NumPy only, no UI).
 
 The whole run stays visible in fixed memory: pushes fall into a fixed number of
 buckets, each ``width`` consecutive pushes wide. When every bucket is full, adjacent
@@ -23,20 +23,13 @@ from typing import Any
 import numpy as np
 
 from bp_tui.core.events import LAYER_KEYS
+from bp_tui.core.stream import SCALAR_KEYS
 
-# Series keys: the step's scalars (``clipped`` as 0/1) and its per-layer lists.
-SCALAR_KEYS = (
-    "loss",
-    "accuracy",
-    "lr",
-    "global_grad_norm",
-    "clip_threshold",
-    "clipped",
-    "clip_steps",
-)
+# Series keys: the stream's scalars, and ``clipped`` (a flag) as 0/1; then the per-layer lists.
+SERIES_SCALARS = (*SCALAR_KEYS, "clipped")
 
 _BLOCK = 512  # pushes staged before they are folded into the buckets
-_NS = len(SCALAR_KEYS)
+_NS = len(SERIES_SCALARS)
 _NOT_FINITE = 0.0  # value of the hidden "finite" column on a step that says finite: false
 
 
@@ -173,7 +166,7 @@ class History:
             step = _step_number(step, self.last_step)
         self._buf_steps.append(step)
         buf = self._buf
-        buf += map(g, SCALAR_KEYS)
+        buf += map(g, SERIES_SCALARS)
         buf.append(_NOT_FINITE if g("finite") is False else None)
         n = self._n_layers
         for v in map(g, LAYER_KEYS):
@@ -286,17 +279,17 @@ class History:
     # -- reading --------------------------------------------------------------------
 
     def _column(self, key: str, layer: int | None) -> int:
-        if key in SCALAR_KEYS:
+        if key in SERIES_SCALARS:
             if layer is not None:
                 raise ValueError(f"{key} is a scalar series; it takes no layer")
-            return SCALAR_KEYS.index(key)
+            return SERIES_SCALARS.index(key)
         if key in LAYER_KEYS:
             if layer is None:
                 raise ValueError(f"{key} is a per-layer series; pass layer=0..")
             if not -self._n_layers <= layer < self._n_layers:
                 raise IndexError(f"layer {layer} out of range for {self._n_layers} layers")
             return _NS + 1 + LAYER_KEYS.index(key) * self._n_layers + layer % self._n_layers
-        raise KeyError(f"unknown series {key!r}; known: {', '.join(SCALAR_KEYS + LAYER_KEYS)}")
+        raise KeyError(f"unknown series {key!r}; known: {', '.join(SERIES_SCALARS + LAYER_KEYS)}")
 
     def series(self, key: str, layer: int | None = None, width: int | None = None) -> Series:
         """One series over the whole run, at most ``width`` points (min/max merged)."""
