@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bp_tui.core.config import Scenario
-from bp_tui.tui.commands.dashboard import _Parser, _positive
+from bp_tui.tui.commands.args import CliParser, positive
 from bp_tui.tui.errors import EXIT_USAGE, PROG, CliError, error_line
 
 RECORDING_SUFFIXES = (".jsonl", ".json", ".ndjson")
@@ -35,14 +35,14 @@ class Pair:
     marks: tuple[str, str] = ("✗", "✓")  # a scenario and its fix; "A:", "B:" otherwise
 
 
-def parser() -> _Parser:
-    p = _Parser(prog=f"{PROG} compare", description=__doc__.split("\n\n")[0])
+def parser() -> CliParser:
+    p = CliParser(prog=f"{PROG} compare", description=__doc__.split("\n\n")[0])
     p.add_argument("what", nargs="+", metavar="SCENARIO|FILE", help="one scenario, or two")
     p.add_argument("--seed", type=int, help="override the scenarios' seed")
-    p.add_argument("--steps", type=_positive(int, "--steps"), help="override the number of steps")
+    p.add_argument("--steps", type=positive(int, "--steps"), help="override the number of steps")
     p.add_argument("--summary", action="store_true", help="train headless, print both summaries")
-    p.add_argument("--speed", type=_positive(float, "--speed"), metavar="STEPS_PER_S")
-    p.add_argument("--fps", type=_positive(float, "--fps"), default=6.0, help="redraws per second")
+    p.add_argument("--speed", type=positive(float, "--speed"), metavar="STEPS_PER_S")
+    p.add_argument("--fps", type=positive(float, "--fps"), default=6.0, help="redraws per second")
     return p
 
 
