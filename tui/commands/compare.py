@@ -41,7 +41,12 @@ def parser() -> CliParser:
     p.add_argument("--seed", type=int, help="override the scenarios' seed")
     p.add_argument("--steps", type=positive(int, "--steps"), help="override the number of steps")
     p.add_argument("--summary", action="store_true", help="train headless, print both summaries")
-    p.add_argument("--speed", type=positive(float, "--speed"), metavar="STEPS_PER_S")
+    p.add_argument(
+        "--speed",
+        type=positive(float, "--speed"),
+        metavar="STEPS_PER_S",
+        help="training steps per second of each run (default: the scenario's pace)",
+    )
     p.add_argument("--fps", type=positive(float, "--fps"), default=6.0, help="redraws per second")
     return p
 
@@ -164,6 +169,9 @@ def compare_app(pair: Pair, *, fps: float = 6.0, speed: float | None = None, fac
     if pair.scenarios is not None:
         from bp_tui.tui.sources.live import LiveSource
 
+        if speed is None:  # the scenario's own viewing pace, as the dashboard starts with
+            speed = max(s.speed for s in pair.scenarios) or None
+
         make = factory or LiveSource
         sides = [
             Side(label, s, make, mark)
@@ -183,7 +191,7 @@ def compare_app(pair: Pair, *, fps: float = 6.0, speed: float | None = None, fac
             scenario = recorded_scenario(path, index.run, index.last_step, "Replay of")
 
             def make(s: Scenario, path: str = path, index: Any = index) -> Any:
-                return ReplaySource(path, speed=speed or 100.0, index=index)
+                return ReplaySource(path, speed=100.0 if speed is None else speed, index=index)
 
             sides.append(Side(label, scenario, make, mark))
     return CompareApp(sides, fps=fps, speed=speed)
