@@ -20,6 +20,7 @@ import pytest
 from bp_tui.core.boundary import GRID_H, GRID_W
 from bp_tui.scenarios import load
 from bp_tui.tui.commands.compare import Pair, compare_app, parser, resolve, side_by_side
+from bp_tui.tui.commands.screenshot import screen_text
 from bp_tui.tui.panes.boundary import BoundaryPane
 from bp_tui.tui.screens.compare import PLOTS, CompareScreen, Side
 from bp_tui.tui.sources.live import LiveSource
@@ -62,6 +63,9 @@ async def test_both_runs_are_byte_identical_to_each_run_alone(tmp_path: Path) ->
         assert {"✗loss", "✓loss"} <= set(loss.drawn.lines)
         panes = list(screen.query(BoundaryPane))
         assert [p.boundary_step for p in panes] == [STEPS, STEPS]
+        text = screen_text(app)  # every plot's title fits and is on screen
+        for kind in PLOTS:
+            assert screen.query_one(kind).drawn.title in text
     for fix, path in paths.items():
         assert path.read_bytes() == run_alone(fix), f"fix={fix}"
 

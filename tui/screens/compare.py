@@ -112,7 +112,9 @@ class OverlayMixin:
             variants = [
                 " · ".join(f"{marks[n]} {t}" for n, t in enumerate(v)) for v in (titles, short)
             ]
-            base["title"] = fit_title(variants, self.size.width - 2)  # type: ignore[attr-defined]
+            variants.append(titles[0])  # too narrow for both: the first run's
+            # plotext drops a title wider than the plot area (the axis labels take ~6)
+            base["title"] = fit_title(variants, self.size.width - 8)  # type: ignore[attr-defined]
         xlims = [k["xlim"] for _, k in captured if k.get("xlim")]
         base["xlim"] = (min(a for a, _ in xlims), max(b for _, b in xlims)) if xlims else None
         base["log_y"] = any(k.get("log_y") for _, k in captured)
@@ -266,7 +268,7 @@ class CompareScreen(Screen[None]):
                     side.history.clear()
                     side.end = None
             self.dirty = self.dirty or bool(events)
-            self.query_one(f"#cmp-status-{n}", StatusLine).show(self.status_info(n))
+            self.query_one(f"#cmp-status-{n}", StatusLine).info = self.status_info(n)
 
     def status_info(self, n: int) -> StatusInfo:
         side = self.sides[n]
