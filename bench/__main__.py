@@ -25,6 +25,7 @@ GROUPS: dict[str, str] = {
     "core": "bench.core_speed",
     "diagnostics": "bench.diagnostics_cost",
     "torch-watch": "bench.torch_watch",
+    "boundary": "bench.boundary_cost",
     "frame": "bench.frame_time",
     "ui": "bench.ui_pty",
     "memory": "bench.memory",

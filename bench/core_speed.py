@@ -74,19 +74,21 @@ def load_scenario(name: str, *, tiny: bool = False) -> tuple[Scenario, str]:
     return sc, ""
 
 
-def trainer_step(sc: Scenario, *, diagnostics: bool) -> tuple[Callable[[], object], Trainer]:
+def trainer_step(
+    sc: Scenario, *, diagnostics: bool, boundary: bool = True
+) -> tuple[Callable[[], object], Trainer]:
     """``(step, trainer)``: a closure running ``Trainer.step`` that never runs out of steps.
 
     A run that still diverges is restarted from its initial weights.
     """
     from bp_tui.core.trainer import Trainer
 
-    box = [Trainer(sc, diagnostics=diagnostics)]
+    box = [Trainer(sc, diagnostics=diagnostics, boundary=boundary)]
 
     def step() -> object:
         tr = box[0]
         if tr.finished:
-            tr = box[0] = Trainer(sc, diagnostics=diagnostics)
+            tr = box[0] = Trainer(sc, diagnostics=diagnostics, boundary=boundary)
         return tr.step()
 
     return step, box[0]

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 EVENT_VERSION = 2
-# 2 added the per-layer ``error_signal`` and ``fprime_mean``. Readers accept this version
+# 2 added the per-layer ``error_signal`` and ``fprime_mean``, and the optional probe-step
+# ``boundary`` (readers that do not know a key ignore it). Readers accept this version
 # and every older one: a version-1 stream lacks those keys, shown as "no data".
 EVENT_TYPES = ("run", "step", "end")
 END_REASONS = ("completed", "diverged", "stopped")
@@ -76,6 +77,9 @@ class StepEvent:
     error_signal: list[float | None] = field(default_factory=list)
     # mean |f'(Z_i)| over the batch and the units; None for the linear output layer.
     fprime_mean: list[float | None] = field(default_factory=list)
+    # Probe steps only: the network's prediction on a grid over the data, quantised
+    # (core/boundary.py). Optional in version 2: left out of the dict when None.
+    boundary: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The event as the stream's plain dict, ``"type": "step"`` first.
@@ -83,7 +87,10 @@ class StepEvent:
         Shallow (the dict shares this event's lists): every field is a scalar or a flat
         list, and ``asdict``'s deep copy cost ~30 us a step, a fifth of a small step.
         """
-        return {"type": "step", **vars(self)}
+        d = {"type": "step", **vars(self)}
+        if d["boundary"] is None:
+            del d["boundary"]
+        return d
 
 
 def run_event(

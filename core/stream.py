@@ -33,6 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from bp_tui.core.boundary import check_boundary
 from bp_tui.core.events import (
     EVENT_VERSION,
     LAYER_KEYS,
@@ -149,6 +150,8 @@ def _check_step(event: dict[str, Any], last_step: int | None) -> str | None:
             return f"{key}: found {_json_kind(value)}, allowed a list of numbers or null"
         if len(value) > MAX_LAYERS:
             return f"{key}: found {len(value):,} entries, allowed at most {MAX_LAYERS} layers"
+    if event.get("boundary") is not None:
+        return check_boundary(event["boundary"])
     return None
 
 

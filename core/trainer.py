@@ -11,9 +11,10 @@ before clipping, ``||W_i||`` after the update), written into one buffer, and one
 signal ``||dL/dZ_i||`` and mean |f'(Z_i)| are read from backward's own buffers
 (``error_signal.py``). ``request_trace()`` has the next step also write its forward
 and backward pass down (``backprop_trace.py``) for the backprop view. The full-data
-probe (accuracy, dead and saturated units) runs every ``probe_every`` steps.
-``Trainer(s, diagnostics=False)`` skips both (the benchmark's baseline) and still
-reports loss and finiteness.
+probe (accuracy, dead and saturated units) runs every ``probe_every`` steps, and with
+it one over the decision-boundary grid (``core/boundary.py``; the probe step's
+``boundary`` field, ``boundary=False`` leaves it out). ``Trainer(s, diagnostics=False)``
+skips all of it (the benchmark's baseline) and still reports loss and finiteness.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 
 from bp_tui.core import events
 from bp_tui.core.backprop_trace import backprop_trace
+from bp_tui.core.boundary import BoundaryProbe
 from bp_tui.core.clipping import clip_by_value
 from bp_tui.core.clipping import global_norm as global_grad_norm
 from bp_tui.core.config import CLIP_MODES, Scenario
@@ -52,7 +54,7 @@ class Trainer:
     ``"stopped"``), ``lr``, ``clip_mode``, ``clip_threshold``.
     """
 
-    def __init__(self, scenario: Scenario, diagnostics: bool = True) -> None:
+    def __init__(self, scenario: Scenario, diagnostics: bool = True, boundary: bool = True) -> None:
         self.scenario = scenario
         self.diagnostics = diagnostics
         data, model, train = scenario.data, scenario.model, scenario.train
@@ -139,6 +141,9 @@ class Trainer:
         self._accuracy: float | None = None
         self._dead: list[int | None] = [None] * self._n_layers
         self._saturated: list[float | None] = [None] * self._n_layers
+        # The decision boundary: sent on probe steps only (it is ~1 KB), None otherwise.
+        self._grid = BoundaryProbe(self.X, model.loss, data.classes) if boundary else None
+        self._boundary: dict[str, Any] | None = None
 
     # -- live controls --------------------------------------------------------------
 
@@ -323,8 +328,10 @@ class Trainer:
         else:
             update_ratio = [None] * n
 
+        boundary = None
         if step == 1 or self.finished or step % self._probe_every == 0:
             self.probe()
+            boundary = self._boundary
         return StepEvent(
             step=step,
             loss=loss,
@@ -344,6 +351,7 @@ class Trainer:
             finite=finite,
             error_signal=error_signal,
             fprime_mean=fprime,
+            boundary=boundary,
         )
 
     def probe(self) -> None:
@@ -370,6 +378,8 @@ class Trainer:
                 self._dead[i] = dead_units(layers[i].Z)
             for i in self._sat_layers:
                 self._saturated[i] = saturated_fraction(layers[i].A, layers[i].activation.name)
+            if self._grid is not None:  # one more forward pass, over the grid's points
+                self._boundary = self._grid.field(self.net.forward(self._grid.points))
 
 
 def _ratio(update: float, weight: float) -> float:

@@ -105,6 +105,11 @@ async def test_v_cycles_plots_flow_and_table_lesson_at_80x24(make_app):
         ev = app.dashboard.history.last
         assert f"{ev['grad_norm'][-1]:.3g}" in text  # the bars show the latest values
         assert len(flow.bars) == 4
+        await pilot.press("v")  # the decision boundary, alone
+        await pump(pilot)
+        text = screen_text(app)
+        assert "decision boundary" in text and flow.region.area == 0
+        assert all(p.region.area == 0 for p in app.screen.query(GuardedPlot))
         await pilot.press("v")
         await pump(pilot)
         text = screen_text(app)

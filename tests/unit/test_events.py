@@ -35,10 +35,12 @@ def strict_loads(line: str) -> object:
 
 
 def test_step_event_has_exactly_the_design_fields() -> None:
-    assert [f.name for f in dataclasses.fields(StepEvent)] == DESIGN_STEP_KEYS
+    # `boundary` is optional (probe steps only) and left out of the dict when None
+    assert [f.name for f in dataclasses.fields(StepEvent)] == [*DESIGN_STEP_KEYS, "boundary"]
     d = StepEvent(step=1, loss=0.5).to_dict()
     assert list(d) == ["type", *DESIGN_STEP_KEYS]
     assert d["type"] == "step"
+    assert list(StepEvent(step=1, loss=0.5, boundary={}).to_dict())[-1] == "boundary"
 
 
 def test_step_event_is_keyword_only() -> None:

@@ -29,13 +29,14 @@ from bp_tui.scenarios import ScenarioError, list_builtin, load
 from bp_tui.tui.commands.args import CliParser
 from bp_tui.tui.errors import EXIT_INTERRUPTED, EXIT_USAGE, PROG, CliError, error_line
 
-SUBCOMMANDS = ("list", "run", "gradcheck", "replay", "watch", "doctor", "serve")
+SUBCOMMANDS = ("list", "run", "gradcheck", "replay", "watch", "doctor", "serve", "compare")
 # subcommand -> (module, function): parsed by their own module, imported only when run
 LAZY = {
     "replay": ("bp_tui.tui.commands.replay", "run_replay"),
     "watch": ("bp_tui.tui.commands.replay", "run_watch"),
     "doctor": ("bp_tui.tui.commands.doctor", "run_doctor"),
     "serve": ("bp_tui.tui.commands.serve", "run_serve"),
+    "compare": ("bp_tui.tui.commands.compare", "run_compare"),
 }
 
 DESCRIPTION = """\
@@ -96,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         ("watch", "show a growing event stream"),
         ("doctor", "name the pathology of a recorded run"),
         ("serve", "the dashboard in a browser, on 127.0.0.1"),
+        ("compare", "a scenario beside its fix, or two scenarios or recordings"),
     ):
         sub.add_parser(name, help=f"{what} (bp-tui {name} --help)", add_help=False)
     return parser

@@ -32,6 +32,7 @@ from textual.widgets import Footer, Markdown, Static
 from bp_tui.core.config import CLIP_MODES, Scenario
 from bp_tui.tui.history import History
 from bp_tui.tui.messages import FixToggled, SpeedChanged
+from bp_tui.tui.panes.boundary import BoundaryPane
 from bp_tui.tui.panes.clipping import ClippingPane
 from bp_tui.tui.panes.dead_units import DeadUnitsPane
 from bp_tui.tui.panes.diagnosis import DiagnosisPane
@@ -61,7 +62,7 @@ SPEEDS = (1, 2, 5, 10, 20, 30, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 COMPACT_WIDTH, COMPACT_HEIGHT = 110, 32
 # From this width the lesson gets twice the room of the gradient-flow bars.
 WIDE_LESSON = 160
-VIEWS = ("plots", "flow", "lesson")
+VIEWS = ("plots", "flow", "boundary", "lesson")
 PANE_VIEW = {"flow": "flow", "table": "flow", "lesson": "lesson"}  # the rest: plots
 RATE_WINDOW = 2.0  # s of (time, step) samples the steps/s figure averages over
 
@@ -157,6 +158,7 @@ class DashboardScreen(Screen[None]):
         with Grid(id="plots"):
             yield LossPane(id="loss")
             yield GradNormsPane(id="grad-norms")
+            yield BoundaryPane(id="boundary")  # the third column, both rows high
             yield DeadUnitsPane(id="dead")
             yield ClippingPane(id="clipping")
         yield Static(self._watch_text(), id="watch")
@@ -265,6 +267,7 @@ class DashboardScreen(Screen[None]):
         except Exception as exc:  # a broken source is shown, never raised into the UI
             self.error = f"error: {exc}"
             events = []
+        self.query_one(BoundaryPane).feed(events)
         now = time.monotonic()
         for ev in events:
             kind = ev.get("type")
@@ -364,6 +367,8 @@ class DashboardScreen(Screen[None]):
                 self.query_one(GradFlowPane).show(self.view)
                 self.query_one(LayerTable).show(self.view)
             self.query_one(DiagnosisPane).show(self.view)
+            if not compact or self.view_name == "boundary" or self.maximized is not None:
+                self.query_one(BoundaryPane).show()
             self.update_status()
 
     def refresh_now(self) -> None:

@@ -154,7 +154,8 @@ VIEW = [
         "v",
         "cycle_view",
         "view",
-        tooltip="small terminals: cycle the view: plots → gradient flow + table → lesson",
+        tooltip="small terminals: cycle the view: plots → gradient flow + table → decision "
+        "boundary → lesson",
     ),
     Binding(
         "z",

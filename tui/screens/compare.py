@@ -1,0 +1,389 @@
+"""Compare mode: two runs side by side (a scenario and its fix), in the same panes.
+
+Each run has its own source (a live trainer child each, or a recording each) and its
+own ``History``; the plot panes are the dashboard's own classes, each drawn once per
+run into a capture and then once with both runs' lines (``OverlayMixin``): the first
+run (``broken``, marked ✗) in warm colours, the second (``fixed``, ✓) in cool ones,
+every line labelled at its end with its run's mark, and a legend line saying which
+is which. Two decision-boundary panes, one per run. Every key acts on both runs:
+pause, step, restart, speed, learning rate, clip mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from bp_tui.core.config import CLIP_MODES, Scenario
+from bp_tui.tui.history import History
+from bp_tui.tui.panes.boundary import BoundaryPane
+from bp_tui.tui.panes.clipping import ClippingPane
+from bp_tui.tui.panes.dead_units import DeadUnitsPane
+from bp_tui.tui.panes.grad_norms import GradNormsPane
+from bp_tui.tui.panes.loss import LossPane
+from bp_tui.tui.panes.plotting import Line, fit_title
+from bp_tui.tui.panes.status import StatusInfo, StatusLine
+from bp_tui.tui.panes.view import RunView
+from bp_tui.tui.screens.dashboard import (
+    COMPACT_HEIGHT,
+    COMPACT_WIDTH,
+    HISTORY_CAPACITY,
+    POLL_INTERVAL,
+    slow_down,
+    speed_up,
+)
+from bp_tui.tui.sources.base import EventSource
+
+# Per run: its mark (a scenario and its fix; two other runs are "A:" and "B:"), the
+# colours of its lines and their name in the legend.
+MARKS = ("✗", "✓")
+NEUTRAL_MARKS = ("A:", "B:")
+PALETTES = (("red", "yellow", "magenta", "orange"), ("cyan", "green", "blue", "white"))
+COLOUR_WORDS = ("warm lines", "cool lines")
+
+
+@dataclass
+class Side:
+    """One of the two runs: its scenario, source, history and controls."""
+
+    label: str  # "broken" / "fixed", or the file names of two recordings
+    scenario: Scenario
+    factory: Callable[[Scenario], EventSource]
+    mark: str = ""  # put before its lines' labels; "" gives MARKS by position
+    history: History = field(default_factory=lambda: History(capacity=HISTORY_CAPACITY))
+    source: EventSource | None = None
+    end: dict[str, Any] | None = None
+    error: str | None = None
+    lr_target: float | None = None
+
+    def __post_init__(self) -> None:
+        self.view = RunView(self.history)
+
+    def state(self, paused: bool) -> str:
+        status = getattr(self.source, "status", "") if self.source else ""
+        if self.error:
+            return self.error
+        if isinstance(status, str) and status.startswith("error"):
+            return status
+        if self.end is not None:
+            if self.end.get("reason") == "diverged":
+                return f"DIVERGED at step {self.end.get('step')}"
+            return str(self.end.get("reason", "ended"))
+        return "paused" if paused else "running"
+
+
+class OverlayMixin:
+    """Draws a pane class's own ``show(view)`` for two runs into one plot."""
+
+    def show_pair(self, sides: Sequence[Side]) -> None:
+        captured: list[tuple[list[Line], dict[str, Any]]] = []
+
+        def capture(lines: list[Line], **kwargs: Any) -> None:
+            captured.append((lines, kwargs))
+
+        self.draw = capture  # type: ignore[method-assign]
+        try:
+            for side in sides:
+                self.show(side.view)  # type: ignore[attr-defined]
+        finally:
+            del self.draw
+        marks = [side.mark or MARKS[n % 2] for n, side in enumerate(sides)]
+        merged: list[Line] = []
+        hlines: list[tuple[float, str]] = []
+        for n, (lines, kwargs) in enumerate(captured):
+            palette = PALETTES[n % 2]
+            for i, line in enumerate(lines):
+                line.label = f"{marks[n]}{line.label}"
+                line.color = palette[i % len(palette)]
+                merged.append(line)
+            hlines += [(value, palette[0]) for value, _ in kwargs.get("hlines", ())]
+        base = dict(captured[0][1])
+        titles = [str(k.get("title", "")) for _, k in captured]
+        if len(set(titles)) > 1:  # e.g. saturation (sigmoid) beside dead units (relu)
+            short = [t.split(" (")[0].split(" per ")[0] for t in titles]
+            variants = [
+                " · ".join(f"{marks[n]} {t}" for n, t in enumerate(v)) for v in (titles, short)
+            ]
+            variants.append(titles[0])  # too narrow for both: the first run's
+            # plotext drops a title wider than the plot area (the axis labels take ~6)
+            base["title"] = fit_title(variants, self.size.width - 8)  # type: ignore[attr-defined]
+        xlims = [k["xlim"] for _, k in captured if k.get("xlim")]
+        base["xlim"] = (min(a for a, _ in xlims), max(b for _, b in xlims)) if xlims else None
+        base["log_y"] = any(k.get("log_y") for _, k in captured)
+        base["hlines"] = tuple(hlines)
+        base["end_labels"] = True  # the marks tell the runs apart without colour
+        self.draw(merged, **base)  # type: ignore[attr-defined]
+
+
+class CompareLoss(OverlayMixin, LossPane):
+    pass
+
+
+class CompareGradNorms(OverlayMixin, GradNormsPane):
+    pass
+
+
+class CompareDead(OverlayMixin, DeadUnitsPane):
+    pass
+
+
+class CompareClipping(OverlayMixin, ClippingPane):
+    pass
+
+
+PLOTS = (CompareLoss, CompareGradNorms, CompareDead, CompareClipping)
+
+
+class CompareScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_pause", "pause both"),
+        Binding("v", "cycle_view", "view"),
+        Binding("n", "single_step", "step"),
+        Binding("r", "restart", "restart"),
+        Binding("plus,equals_sign", "faster", "faster", key_display="+"),
+        Binding("minus", "slower", "slower", key_display="-"),
+        Binding("left_square_bracket", "lr_half", "lr/2", key_display="["),
+        Binding("right_square_bracket", "lr_double", "lr×2", key_display="]"),
+        Binding("c", "cycle_clip", "clip"),
+        Binding("l", "toggle_log", "log"),
+    ]
+    DEFAULT_CSS = """
+    #cmp-legend { height: 1; background: $panel; }
+    .cmp-status { height: 1; background: $panel; }
+    #cmp-main { height: 1fr; }
+    #cmp-plots { grid-size: 2 2; grid-gutter: 0 1; width: 1fr; }
+    #cmp-plots > * { height: 1fr; text-wrap: nowrap; text-overflow: clip; }
+    #cmp-boundaries { width: 40; }
+    #cmp-boundaries > BoundaryPane { height: 1fr; padding: 0 1; }
+    CompareScreen.-compact #cmp-boundaries { display: none; }
+    CompareScreen.-compact.-view-boundary #cmp-plots { display: none; }
+    CompareScreen.-compact.-view-boundary #cmp-boundaries { display: block; width: 1fr; }
+    CompareScreen.-compact.-view-boundary #cmp-boundaries { layout: horizontal; }
+    """
+
+    def __init__(self, sides: Sequence[Side], *, fps: float = 6.0, speed: float | None = None):
+        super().__init__()
+        self.sides = list(sides)
+        for n, side in enumerate(self.sides):
+            side.mark = side.mark or MARKS[n % 2]
+        self.fps = fps
+        self.speed = float(speed) if speed else 0.0
+        self.paused = False
+        self.clip_mode = self.sides[0].scenario.train.clip
+        self.view_name = "plots"
+        self.dirty = True
+        self.log_y = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.legend(), id="cmp-legend")
+        for n in range(len(self.sides)):
+            yield StatusLine(id=f"cmp-status-{n}", classes="cmp-status")
+        with Horizontal(id="cmp-main"):
+            with Grid(id="cmp-plots"):
+                for kind in PLOTS:
+                    yield kind()
+            with Vertical(id="cmp-boundaries"):
+                for n, side in enumerate(self.sides):
+                    yield BoundaryPane(f"{side.mark} {side.label}", id=f"cmp-boundary-{n}")
+        yield Footer(compact=True)
+
+    def legend(self) -> str:
+        return "   ".join(
+            f"{side.mark} {side.label}: {side.scenario.name}{' + fix' if side.scenario.fix else ''}"
+            f" ({COLOUR_WORDS[n]})"
+            for n, side in enumerate(self.sides)
+        )
+
+    def on_mount(self) -> None:
+        self._apply_size_class()
+        for side in self.sides:
+            self._start(side)
+        self.set_interval(POLL_INTERVAL, self.poll)
+        self.set_interval(1.0 / self.fps, self.redraw)
+
+    def on_resize(self) -> None:
+        self._apply_size_class()
+        self.dirty = True
+
+    @property
+    def compact(self) -> bool:
+        w, h = self.app.size
+        return w < COMPACT_WIDTH or h < COMPACT_HEIGHT
+
+    def _apply_size_class(self) -> None:
+        self.set_class(self.compact, "-compact")
+        self.set_class(self.view_name == "boundary", "-view-boundary")
+
+    def on_unmount(self) -> None:
+        self.close_sources()
+
+    # -- the two sources -----------------------------------------------------------------
+    def _start(self, side: Side) -> None:
+        side.history.clear()
+        side.view.run, side.end, side.error, side.lr_target = None, None, None, None
+        side.source = side.factory(side.scenario)
+        side.source.start()
+        if self.speed > 0:
+            side.source.command("speed", self.speed)
+        self.dirty = True
+
+    def close_sources(self) -> None:
+        for side in self.sides:
+            if side.source is not None:
+                side.source.close()
+                side.source = None
+
+    def send(self, name: str, value: float | str | None = None) -> None:
+        for side in self.sides:
+            if side.source is not None:
+                side.source.command(name, value)
+
+    def poll(self) -> None:
+        for n, side in enumerate(self.sides):
+            if side.source is None:
+                continue
+            try:
+                events = side.source.poll()
+            except Exception as exc:  # shown in the run's status line, never raised
+                side.error, events = f"error: {exc}", []
+            self.query_one(f"#cmp-boundary-{n}", BoundaryPane).feed(events)
+            for ev in events:
+                kind = ev.get("type")
+                if kind == "step":
+                    side.history.push(ev)
+                elif kind == "run":
+                    side.history.set_run(ev)
+                    side.view.run = ev
+                elif kind == "end":
+                    side.end = ev
+                elif kind == "reset":
+                    side.history.clear()
+                    side.end = None
+            self.dirty = self.dirty or bool(events)
+            self.query_one(f"#cmp-status-{n}", StatusLine).info = self.status_info(n)
+
+    def status_info(self, n: int) -> StatusInfo:
+        side = self.sides[n]
+        return StatusInfo(
+            state=f"{side.mark} {side.label} {side.state(self.paused)}",
+            scenario=side.scenario.name,
+            fix=side.scenario.fix,
+            step=side.view.last("step"),
+            total=side.scenario.steps,
+            rate=None,
+            speed=self.speed,
+            lr=side.view.last("lr"),
+            clip=self.clip_mode,
+            detail=str(getattr(side.source, "detail", "")),
+        )
+
+    def redraw(self, force: bool = False) -> None:
+        if not (self.dirty or force):
+            return
+        self.dirty = False
+        for side in self.sides:
+            side.view.log_y = self.log_y
+        with self.app.batch_update():
+            if not self.compact or self.view_name == "plots":
+                for kind in PLOTS:
+                    self.query_one(kind).show_pair(self.sides)
+            if not self.compact or self.view_name == "boundary":
+                for pane in self.query(BoundaryPane):
+                    pane.show(force)
+
+    def refresh_now(self) -> None:
+        """Poll and redraw at once (tests)."""
+        self.poll()
+        self.redraw(force=True)
+
+    # -- keys: every one acts on both runs ---------------------------------------------------
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self.send("pause" if self.paused else "resume")
+
+    def action_single_step(self) -> None:
+        if self.paused:
+            self.send("step")
+        else:
+            self.notify("Pause first (space), then n steps both runs once.", timeout=2)
+
+    def action_restart(self) -> None:
+        self.close_sources()
+        self.paused = False
+        for n, side in enumerate(self.sides):
+            self.query_one(f"#cmp-boundary-{n}", BoundaryPane).feed([{"type": "reset"}])
+            self._start(side)
+        self.redraw(force=True)
+
+    def action_faster(self) -> None:
+        self.speed = speed_up(self.speed)
+        self.send("speed", self.speed)
+
+    def action_slower(self) -> None:
+        self.speed = slow_down(self.speed)
+        self.send("speed", self.speed)
+
+    def _scale_lr(self, factor: float) -> None:
+        # Each run's own rate (a fix may train at another one) times the factor.
+        for side in self.sides:
+            last = side.view.last("lr")
+            current = side.lr_target or (float(last) if last else side.scenario.train.lr)
+            side.lr_target = current * factor
+            if side.source is not None:
+                side.source.command("lr", side.lr_target)
+        rates = " · ".join(f"{s.mark} {s.lr_target:.3g}" for s in self.sides)
+        self.notify(f"lr → {rates}", timeout=1.5)
+
+    def action_lr_half(self) -> None:
+        self._scale_lr(0.5)
+
+    def action_lr_double(self) -> None:
+        self._scale_lr(2.0)
+
+    def action_cycle_clip(self) -> None:
+        self.clip_mode = CLIP_MODES[(CLIP_MODES.index(self.clip_mode) + 1) % len(CLIP_MODES)]
+        self.send("clip", self.clip_mode)
+
+    def action_toggle_log(self) -> None:
+        self.log_y = not self.log_y
+        self.redraw(force=True)
+
+    def action_cycle_view(self) -> None:
+        if not self.compact:
+            self.notify("Every pane is shown at this size.", timeout=2)
+            return
+        self.view_name = "boundary" if self.view_name == "plots" else "plots"
+        self._apply_size_class()
+        self.call_after_refresh(self.redraw, True)
+
+
+class CompareApp(App[int]):
+    """The app of ``bp-tui compare``: one ``CompareScreen``; q quits, ending both runs."""
+
+    CSS_PATH = Path(__file__).resolve().parent.parent / "app.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "quit"),
+        Binding("ctrl+c", "quit", "quit", show=False),
+    ]
+
+    def __init__(self, sides: Sequence[Side], *, fps: float = 6.0, speed: float | None = None):
+        super().__init__()
+        self.compare = CompareScreen(sides, fps=fps, speed=speed)
+
+    def on_mount(self) -> None:
+        self.push_screen(self.compare)
+
+    def close_sources(self) -> None:
+        self.compare.close_sources()
+
+    async def action_quit(self) -> None:
+        self.close_sources()  # both children end before the terminal is restored
+        self.exit(0)
