@@ -30,7 +30,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
 from bp_tui.core.config import Scenario
-from bp_tui.tui.messages import FixToggled, ScenarioChosen, SpeedChanged
+from bp_tui.tui.messages import CompareAsked, FixToggled, ScenarioChosen, SpeedChanged
 from bp_tui.tui.screens.dashboard import DashboardScreen
 from bp_tui.tui.screens.help import HelpScreen
 from bp_tui.tui.screens.picker import PickerScreen
@@ -189,6 +189,25 @@ class BpTuiApp(App[int]):
         if self.dashboard is not None:
             # the user's pace holds; else the fixed scenario's own (a fixed run may be long)
             self.dashboard.replace_scenario(scenario, run_speed(self.speed, scenario))
+
+    @on(CompareAsked)
+    def _compare_asked(self, message: CompareAsked) -> None:
+        """Compare mode over the dashboard: the scenario and its fix, each in its own
+        source from the same factory (a child process each, live)."""
+        from bp_tui.tui.screens.compare import CompareScreen, Side
+
+        try:
+            broken = self.reload_scenario(message.scenario, fix=False)
+            fixed = self.reload_scenario(message.scenario, fix=True)
+        except Exception as exc:  # e.g. the .toml file was edited into an invalid one
+            self.notify(str(exc), severity="error", timeout=5)
+            return
+        sides = [
+            Side("broken", broken, self.source_factory, "✗"),
+            Side("fixed", fixed, self.source_factory, "✓"),
+        ]
+        speed = max(run_speed(self.speed, broken), run_speed(self.speed, fixed))
+        self.push_screen(CompareScreen(sides, fps=self.fps, speed=speed or None))
 
     def close_sources(self) -> None:
         """End the running source (and its child process); safe to call twice."""

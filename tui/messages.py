@@ -31,3 +31,12 @@ class SpeedChanged(Message):
     def __init__(self, speed: float) -> None:
         super().__init__()
         self.speed = speed
+
+
+class CompareAsked(Message):
+    """The user asked to see ``scenario`` beside its fix (m): the app opens compare mode
+    on the two, as ``bp-tui compare`` does, over the dashboard."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        super().__init__()
+        self.scenario = scenario

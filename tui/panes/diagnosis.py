@@ -42,6 +42,9 @@ class DiagnosisPane(Static):
     DEFAULT_CSS = """
     DiagnosisPane {
         height: auto;
+        /* the findings scroll on their own: the lesson below stays in view */
+        max-height: 9;
+        overflow-y: auto;
         padding: 0 1;
         margin-bottom: 1;
     }

@@ -37,6 +37,7 @@ from bp_tui.tui.screens.dashboard import (
     COMPACT_WIDTH,
     HISTORY_CAPACITY,
     POLL_INTERVAL,
+    DashboardScreen,
     slow_down,
     speed_up,
 )
@@ -154,6 +155,8 @@ class CompareScreen(Screen[None]):
         Binding("right_square_bracket", "lr_double", "lr×2", key_display="]"),
         Binding("c", "cycle_clip", "clip"),
         Binding("l", "toggle_log", "log"),
+        # opened from the dashboard (m): back to it; `bp-tui compare` has nothing below
+        Binding("escape", "back", "back"),
     ]
     DEFAULT_CSS = """
     #cmp-legend { height: 1; background: $panel; }
@@ -305,6 +308,10 @@ class CompareScreen(Screen[None]):
         self.redraw(force=True)
 
     # -- keys: every one acts on both runs ---------------------------------------------------
+    def action_back(self) -> None:
+        if isinstance(self.app.screen_stack[-2], DashboardScreen):
+            self.app.pop_screen()  # unmounting ends both runs' sources
+
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
         self.send("pause" if self.paused else "resume")

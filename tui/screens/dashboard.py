@@ -31,7 +31,7 @@ from textual.widgets import Footer, Markdown, Static
 
 from bp_tui.core.config import CLIP_MODES, Scenario
 from bp_tui.tui.history import History
-from bp_tui.tui.messages import FixToggled, SpeedChanged
+from bp_tui.tui.messages import CompareAsked, FixToggled, SpeedChanged
 from bp_tui.tui.panes.boundary import BoundaryPane
 from bp_tui.tui.panes.clipping import ClippingPane
 from bp_tui.tui.panes.dead_units import DeadUnitsPane
@@ -407,6 +407,13 @@ class DashboardScreen(Screen[None]):
             self.notify(f"{self.scenario.name} has no fix", severity="warning", timeout=2)
             return
         self.post_message(FixToggled(self.scenario, not self.scenario.fix))
+
+    def action_compare(self) -> None:
+        if not self.scenario.has_fix:
+            self.notify(f"{self.scenario.name} has no fix to compare with", timeout=2)
+            return
+        self.paused = True  # three trainers on a small machine: this one waits
+        self.post_message(CompareAsked(self.scenario))
 
     def replace_scenario(self, scenario: Scenario, speed: float) -> None:
         """Run ``scenario`` here instead (the fix toggled) at ``speed``, with its lesson."""

@@ -83,6 +83,14 @@ LIVE = [
         show=False,
         tooltip="cycle gradient clipping: none → norm → value, live",
     ),
+    Binding(
+        "m",
+        "compare",
+        "",
+        show=False,
+        tooltip="compare: the scenario beside its fix, both live in the same panes "
+        "(escape comes back; this run pauses meanwhile)",
+    ),
 ]
 
 RECORDED = [
