@@ -16,7 +16,7 @@ from bp_tui.tui.commands.dashboard import run_dashboard
         (["--fix"], "--fix: given without a scenario"),
         (["--scenarios", "/no/such/dir"], "/no/such/dir: --scenarios: not a folder"),
         (["vanishing", "--bogus"], "bp-tui: unrecognized arguments: --bogus"),
-        (["vanishing", "--speed", "0"], "--speed: found 0, expected a number > 0"),
+        (["vanishing", "--speed", "0"], "--speed: found 0, allowed 0.1 to 1e+06 steps/s"),
         (["vanishing", "--theme", "nope"], "--theme: found 'nope', allowed "),
         (["vanishing", "--screenshot-dir", "/no/such/dir"], "--screenshot-dir: not a folder"),
     ],

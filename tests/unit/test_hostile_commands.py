@@ -208,11 +208,12 @@ def test_replay_of_only_blank_lines_is_no_events(
     assert status == 2 and err.count("\n") == 1 and "no events in 1,000,000 lines" in err
 
 
-@pytest.mark.parametrize("command", ["replay", "watch"])
-def test_replay_and_watch_of_a_fifo_is_one_line_not_a_hang(
-    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_replay_of_a_fifo_is_one_line_not_a_hang(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """replay reads its file twice and seeks in it: a FIFO is refused without opening it
+    for a blocking read. (watch follows a FIFO as a stream: test_replay_follow.py.)"""
     fifo = tmp_path / "run.jsonl"
     os.mkfifo(fifo)
-    status, err = run_cli([command, str(fifo)], capsys)  # opening it would block for ever
-    assert status == 2 and "found a FIFO (named pipe)" in err and err.count("\n") == 1
+    status, err = run_cli(["replay", str(fifo)], capsys)  # opening it would block for ever
+    assert status == 2 and "found a pipe or FIFO" in err and err.count("\n") == 1

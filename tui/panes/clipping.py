@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bp_tui.tui.panes.plotting import (
     BAND_COLOR,
+    TITLE_MARGIN,
     GuardedPlot,
     Line,
     envelope,
@@ -49,7 +50,7 @@ class ClippingPane(GuardedPlot):
                 Line("‖g‖", *envelope(s.steps, s.lo, s.hi), color=BAND_COLOR, legend=False),
                 Line("‖g‖ mean", s.steps, smooth(s.lo, s.hi), color=NORM_COLOR, legend=False),
             ],
-            title=fit_title(variants, self.size.width - 2),
+            title=fit_title(variants, self.size.width - TITLE_MARGIN),
             log_y=True,
             xlim=view.xlim(),
             hlines=hlines,

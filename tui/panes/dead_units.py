@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from bp_tui.core.activations import SATURATING
 from bp_tui.tui.panes.colors import layer_colors
-from bp_tui.tui.panes.plotting import GuardedPlot, Line, envelope, fit_title
+from bp_tui.tui.panes.plotting import TITLE_MARGIN, GuardedPlot, Line, envelope, fit_title
 from bp_tui.tui.panes.view import RunView
 
 PERCENT_TICKS = ([0.0, 25.0, 50.0, 75.0, 100.0], ["0%", "25%", "50%", "75%", "100%"])
@@ -53,7 +53,7 @@ class DeadUnitsPane(GuardedPlot):
             variants = ["dead ReLU units per layer (count)", "dead units"]
         self.draw(
             lines,
-            title=fit_title(variants, self.size.width - 2),
+            title=fit_title(variants, self.size.width - TITLE_MARGIN),
             xlim=view.xlim(),
             ylim=(0.0, 100.0) if percent else None,
             yticks=PERCENT_TICKS if percent else None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bp_tui.tui.panes.colors import layer_colors
 from bp_tui.tui.panes.grad_flow import SYMBOLS
-from bp_tui.tui.panes.plotting import GuardedPlot, Line, fit_title
+from bp_tui.tui.panes.plotting import TITLE_MARGIN, GuardedPlot, Line, fit_title
 from bp_tui.tui.panes.view import RunView
 
 
@@ -66,7 +66,7 @@ class GradNormsPane(GuardedPlot):
             variants.append("‖dW‖ (log)")
         self.draw(
             lines,
-            title=fit_title(variants, self.size.width - 2),
+            title=fit_title(variants, self.size.width - TITLE_MARGIN),
             log_y=True,
             xlim=view.xlim(),
             zeros=True,

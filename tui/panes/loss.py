@@ -13,7 +13,15 @@ import math
 
 import numpy as np
 
-from bp_tui.tui.panes.plotting import BAND_COLOR, GuardedPlot, Line, envelope, fit_title, smooth
+from bp_tui.tui.panes.plotting import (
+    BAND_COLOR,
+    TITLE_MARGIN,
+    GuardedPlot,
+    Line,
+    envelope,
+    fit_title,
+    smooth,
+)
 from bp_tui.tui.panes.view import RunView
 
 AUTO_LOG_DECADES = 4
@@ -68,7 +76,7 @@ class LossPane(GuardedPlot):
             ]
         self.draw(
             lines,
-            title=fit_title(variants, self.size.width - 2),
+            title=fit_title(variants, self.size.width - TITLE_MARGIN),
             log_y=view.log_y or auto,
             xlim=view.xlim(),
             ylim_right=(0.0, 1.0),

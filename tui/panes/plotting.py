@@ -127,6 +127,11 @@ LABEL_WIDTH = 8  # characters of line labels that may share one row ("L10,L11")
 BIG = 1e5  # linear tick labels from here on are written as 1.2e+07, not in full
 
 
+# plotext centres a title on the canvas, not the pane, and drops one that would run into
+# the tick labels beside it: a title must leave room for them (up to ~7 columns a side).
+TITLE_MARGIN = 10
+
+
 def fit_title(variants: list[str] | tuple[str, ...], width: int) -> str:
     """The first of ``variants`` (longest first) that fits ``width`` columns, else the last."""
     for title in variants:
@@ -331,7 +336,9 @@ class GuardedPlot(PlotextPlot):
         drawn.empty = not drawn.lines and not drawn.zeros
         if drawn.empty:
             # No log axis here: plotext cannot scale a log axis without data.
-            drawn.title = f"{title}: no data yet"
+            drawn.title = fit_title(
+                [f"{title}: no data yet", "no data yet"], self.size.width - TITLE_MARGIN
+            )
             plt.title(drawn.title)
             return drawn
         plt.title(title)
