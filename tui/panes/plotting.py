@@ -336,9 +336,8 @@ class GuardedPlot(PlotextPlot):
         drawn.empty = not drawn.lines and not drawn.zeros
         if drawn.empty:
             # No log axis here: plotext cannot scale a log axis without data.
-            drawn.title = fit_title(
-                [f"{title}: no data yet", "no data yet"], self.size.width - TITLE_MARGIN
-            )
+            # no data, no tick labels: the title may use the whole width
+            drawn.title = fit_title([f"{title}: no data yet", "no data yet"], self.size.width - 2)
             plt.title(drawn.title)
             return drawn
         plt.title(title)
