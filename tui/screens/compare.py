@@ -38,6 +38,7 @@ from bp_tui.tui.screens.dashboard import (
     HISTORY_CAPACITY,
     POLL_INTERVAL,
     DashboardScreen,
+    run_state,
     slow_down,
     speed_up,
 )
@@ -69,16 +70,7 @@ class Side:
         self.view = RunView(self.history)
 
     def state(self, paused: bool) -> str:
-        status = getattr(self.source, "status", "") if self.source else ""
-        if self.error:
-            return self.error
-        if isinstance(status, str) and status.startswith("error"):
-            return status
-        if self.end is not None:
-            if self.end.get("reason") == "diverged":
-                return f"DIVERGED at step {self.end.get('step')}"
-            return str(self.end.get("reason", "ended"))
-        return "paused" if paused else "running"
+        return run_state(self.source, self.error, self.end, paused)
 
 
 class OverlayMixin:

@@ -92,6 +92,24 @@ def what_to_watch(lesson: str, bullets: int = 2) -> str:
     return text.replace("**", "").replace("*", "")
 
 
+def run_state(
+    source: EventSource | None, error: str | None, end: dict[str, Any] | None, paused: bool
+) -> str:
+    """The state word of a run's status line: its error, the source's, how it ended
+    (DIVERGED and the step), else paused or running. The compare screen shows each of
+    its two runs with it too."""
+    status = getattr(source, "status", "") if source else ""
+    if error:
+        return error
+    if isinstance(status, str) and status.startswith("error"):
+        return status
+    if end is not None:
+        if end.get("reason") == "diverged":
+            return f"DIVERGED at step {end.get('step')}"
+        return str(end.get("reason", "ended"))
+    return "paused" if paused else "running"
+
+
 class DashboardScreen(Screen[None]):
     KEYS: ClassVar[list[Binding]] = LIVE_KEYS  # the help lists these (keys.py)
     BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
@@ -305,16 +323,7 @@ class DashboardScreen(Screen[None]):
 
     # -- drawing -----------------------------------------------------------------------
     def state(self) -> str:
-        status = getattr(self.source, "status", "") if self.source else ""
-        if self.error:
-            return self.error
-        if isinstance(status, str) and status.startswith("error"):
-            return status
-        if self.end is not None:
-            if self.end.get("reason") == "diverged":
-                return f"DIVERGED at step {self.end.get('step')}"
-            return str(self.end.get("reason", "ended"))
-        return "paused" if self.paused else "running"
+        return run_state(self.source, self.error, self.end, self.paused)
 
     def rate(self) -> float | None:
         if len(self._rate_samples) < 2 or self.end is not None or self.paused:
