@@ -18,8 +18,11 @@ backward pass, O(n) for n parameters, while the differences take two forward pas
 per parameter, O(n^2). ``timed_gradcheck`` measures both on the network at hand.
 
 ReLU's kink at 0 breaks the estimate if some pre-activation lies within about
-``eps`` of 0 (the two sides see different slopes); ``min_abs_preactivation`` tells
-you whether that can happen for your inputs.
+``eps`` of 0 (the two sides see different slopes): a correct backprop then scores
+1e-4 to 1e-2 and looks broken. Measured on healthy (ReLU), checking the first 64
+examples every other step: 2 checks in 100 failed that way. ``checkable_examples``
+picks examples whose pre-activations all keep clear of the kink;
+``min_abs_preactivation`` tells you how close yours come.
 """
 
 from __future__ import annotations
@@ -41,6 +44,11 @@ TOLERANCE = 1e-6  # the lesson's bar for a correct backward pass
 # own rounding dominates (vanishing first layers, a loss of 1e200); 10x leaves margin.
 NOISE_FACTOR = 10.0
 BACKPROP_TIMING = 0.02  # s: backprop is timed over repeats that fill at least this
+EXAMPLES = 64  # examples a check uses: each parameter costs two forward passes over them
+# Hidden activations with a kink at 0, and how far from it a checked pre-activation must
+# be: 1000 h, beyond what one parameter's step of h moves a pre-activation in these nets.
+KINKED = frozenset({"relu", "leaky_relu"})
+KINK_MARGIN = 1e-3
 
 # ``progress(done, total)``: parameters estimated so far, of all of them. Called after
 # every parameter; a slow display should rate-limit itself.
@@ -206,6 +214,30 @@ def verdict(check: LayerCheck, loss: float, eps: float = 1e-6) -> str:
     return "FAIL"
 
 
+def checkable_examples(
+    net: MLP, X: np.ndarray, Y: np.ndarray, m: int = EXAMPLES, margin: float = KINK_MARGIN
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``m`` examples of ``(X, Y)`` a finite difference can check on ``net``.
+
+    With a kinked hidden activation (``KINKED``) these are the examples whose hidden
+    pre-activations all lie at least ``margin`` from 0, so that no step of the
+    differences crosses the kink; with a smooth one, or when no example qualifies (a
+    diverged network's are NaN), simply the first ``m``.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if net.activation not in KINKED:
+        return X[:m], Y[:m]
+    with np.errstate(all="ignore"):
+        net.forward(X)
+    clear = np.ones(X.shape[0], dtype=bool)
+    for layer in net.layers[:-1]:
+        clear &= (np.abs(cast(np.ndarray, layer.Z)) >= margin).all(axis=1)
+    chosen = np.flatnonzero(clear)[:m]
+    if chosen.size == 0:
+        return X[:m], Y[:m]
+    return X[chosen], Y[chosen]
+
+
 def min_abs_preactivation(net: MLP, X: np.ndarray) -> float:
     """Smallest ``|Z|`` over the hidden layers for inputs ``X`` (how close to a kink)."""
     net.forward(np.asarray(X, dtype=np.float64))
@@ -225,8 +257,10 @@ def gradcheck_event(
     """The check of ``net`` as it is now, as a JSON-able ``{"type": "gradcheck"}`` message.
 
     What the dashboard's gradient-check view shows, made in the trainer's process:
-    per layer the relative error and its ``verdict``; the cost of each side.
+    per layer the relative error and its ``verdict``; the cost of each side. It checks
+    ``checkable_examples`` of ``(X, Y)``, the data set.
     """
+    X, Y = checkable_examples(net, X, Y)
     with np.errstate(all="ignore"):
         value = abs(get_loss(loss)(net.forward(np.asarray(X, dtype=np.float64)), Y)[0])
         checks, cost = timed_gradcheck(net, X, Y, loss, eps)
@@ -234,6 +268,7 @@ def gradcheck_event(
         "type": "gradcheck",
         "step": int(step),
         "examples": int(X.shape[0]),
+        "kink_margin": KINK_MARGIN if net.activation in KINKED else None,
         "eps": eps,
         "loss": value,
         "layers": [

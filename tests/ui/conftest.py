@@ -24,7 +24,7 @@ def make_scenario(name: str = "vanishing", *, fix: bool = False, **changes: Any)
         title=f"{name.capitalize()} gradients",
         summary=f"The {name} pathology, scripted for tests.",
         lesson=f"Watch the **{name}** lines.",
-        steps=500,
+        steps=5000,  # more than any test polls, even when the app's timers race it
         model=ModelConfig(hidden=(8, 16, 24), activation="relu" if fix else "sigmoid"),
         train=TrainConfig(lr=0.1, clip="none", clip_threshold=1.0),
         fix=fix,

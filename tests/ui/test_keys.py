@@ -45,7 +45,7 @@ async def test_n_steps_once_while_paused(make_app):
         await pump(pilot, 3)
         assert sources.last.commands[-1] == ("step", None)
         assert dash.view.last("step") == step + 1
-        assert f"step {step + 1}/500" in status(app)
+        assert f"step {step + 1}/5000" in status(app)
 
 
 async def test_lr_keys_send_half_and_double_and_the_status_shows_it(make_app):
@@ -176,4 +176,4 @@ async def test_table_shows_the_values_of_the_last_event(make_app):
         # sigmoid layers show their saturated fraction as a percentage
         assert rows[0][6] == f"{100 * ev['saturated'][0]:.0f}%"
         assert rows[0][1] == "8×2"  # W is (fan_out, fan_in)
-        assert f"step {ev['step']}/500" in status(app)
+        assert f"step {ev['step']}/5000" in status(app)

@@ -21,7 +21,7 @@ async def test_sizes_show_the_status_and_the_plots(make_app, size):
         step = dash.view.last("step")
         # the status line's key text is visible, not cut
         assert lines[0].lstrip().startswith("paused")
-        assert f"vanishing │ fix off │ step {step}/500" in lines[0]
+        assert f"vanishing │ fix off │ step {step}/5000" in lines[0]
         assert "lr 0.1" in lines[0]
         plots = list(app.screen.query(GuardedPlot))
         assert all(p.size.width >= 30 and p.size.height >= 9 for p in plots)

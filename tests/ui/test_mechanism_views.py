@@ -271,6 +271,7 @@ async def test_gradcheck_view_passes_and_shows_the_cost(size: Any) -> None:
         assert f"ratio {report['ratio']:,.0f}x for n = {n} parameters" in shown
         assert duration(report["fd_seconds"]) in shown
         assert f"finite differences ({2 * n} forward passes)" in shown
+        assert f"{report['examples']} examples clear of the kink" in " ".join(shown.split())
         assert report["fd_seconds"] > report["backprop_seconds"] > 0
         assert duration(0.000103) == "0.103 ms" and duration(2.164) == "2.16 s"
 

@@ -81,7 +81,7 @@ async def test_diverged_status_line_is_whole_at_80_columns(make_app):
         await pump(pilot, 2)
         first = screen_text(app).splitlines()[0].rstrip()
         assert first.lstrip().startswith("DIVERGED at step 7")
-        assert "7/500" in first and "vanishing" in first
+        assert "7/5000" in first and "vanishing" in first
         assert first.endswith("clip none")  # the last item is whole, not cut
 
 

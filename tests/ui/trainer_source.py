@@ -77,7 +77,7 @@ class TrainerSource:
             if self.status == "paused":
                 self.singles += 1
         elif name == "gradcheck":
-            report = gradcheck_event(t.net, t.X[:64], t.Y[:64], t.loss_name, step=t.step_count)
+            report = gradcheck_event(t.net, t.X, t.Y, t.loss_name, step=t.step_count)
             self._out.append(self._wire(report))
 
     def close(self) -> None:

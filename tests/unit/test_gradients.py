@@ -7,7 +7,13 @@ import pytest
 
 from bp_tui.core.activations import get_activation
 from bp_tui.core.config import ACTIVATIONS, LOSSES
-from bp_tui.core.gradcheck import gradcheck, min_abs_preactivation, numerical_grads
+from bp_tui.core.gradcheck import (
+    KINK_MARGIN,
+    checkable_examples,
+    gradcheck,
+    min_abs_preactivation,
+    numerical_grads,
+)
 from bp_tui.core.losses import get_loss, n_outputs, targets_for
 from bp_tui.core.mlp import MLP
 
@@ -145,3 +151,37 @@ def test_gradcheck_catches_a_wrong_backprop(monkeypatch):
     checks = gradcheck(net, X, Y, "bce")
     assert checks[-1].rel_error < 1e-7  # the linear output layer is unaffected
     assert checks[0].rel_error > 1e-2
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+def test_checkable_examples_keep_a_correct_backprop_from_failing_at_the_kink(activation):
+    """One example put 3e-7 from the kink fails a correct backprop (the dashboard's
+    check said FAIL on healthy 2 times in 100); the examples it checks leave it out."""
+    rng = np.random.default_rng(7)
+    net = MLP([2, 8, 8, 1], activation, "he", seed=7)
+    X, Y = rng.standard_normal((200, 2)), targets_for("bce", rng.integers(0, 2, 200), 2)
+    net.forward(X)
+    first = net.layers[0]
+    first.b[3] -= first.Z[0, 3] - 3e-7  # example 0, unit 3: z = 3e-7
+
+    near = gradcheck(net, X[:64], Y[:64], "bce", EPS)
+    assert near[0].rel_error > 1e-5  # the estimate crosses the kink: not backprop's fault
+
+    Xc, Yc = checkable_examples(net, X, Y)
+    assert Xc.shape == (64, 2) and Yc.shape == (64, 1)
+    rows = [i for i in range(200) if any((Xc == X[i]).all(axis=1))]
+
+    def clear(i: int) -> bool:  # brute force, one example at a time
+        net.forward(X[i : i + 1])
+        return all(np.abs(layer.Z).min() >= KINK_MARGIN for layer in net.layers[:-1])
+
+    assert 0 not in rows and rows == [i for i in range(200) if clear(i)][:64]
+    assert all(c.rel_error < 1e-7 for c in gradcheck(net, Xc, Yc, "bce", EPS))
+
+
+def test_checkable_examples_of_a_smooth_network_are_the_first():
+    rng = np.random.default_rng(8)
+    net = MLP([2, 8, 1], "tanh", "xavier", seed=8)
+    X, Y = rng.standard_normal((100, 2)), rng.standard_normal((100, 1))
+    Xc, Yc = checkable_examples(net, X, Y, m=10)
+    assert (Xc == X[:10]).all() and (Yc == Y[:10]).all()

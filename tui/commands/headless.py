@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from bp_tui.core.gradcheck import GradcheckCost
 
 GRADCHECK_STEPS = 5  # steps trained between the two checks
-GRADCHECK_EXAMPLES = 64  # a finite difference costs two forward passes per parameter
 GRADCHECK_EPS = 1e-6  # the step h of the central differences
 
 
@@ -375,24 +374,33 @@ def gradcheck(scenario: Scenario, *, stdout: TextIO, stderr: TextIO | None = Non
     vanishing first layer's gradient (1e-8) is near it ("ok to rounding noise": checked
     as far as the noise allows), and a network whose loss has grown to 1e200 is below it
     altogether ("unresolved": nothing can be checked, which is reported but is not a
-    failure of backprop). The check uses the first
-    ``GRADCHECK_EXAMPLES`` examples (the data set is drawn at random, so these are as
-    good as any) to keep the cost of the differences small.
+    failure of backprop). Each check uses ``core.gradcheck.EXAMPLES`` examples (the
+    data set is drawn at random, so these are as good as any) to keep the cost of the
+    differences small; on a ReLU network, ones clear of its kink
+    (``checkable_examples``), where finite differences would fail a correct backprop.
     """
-    from bp_tui.core.gradcheck import NOISE_FACTOR, TOLERANCE, timed_gradcheck, verdict
-    from bp_tui.core.losses import get_loss, targets_for
+    from bp_tui.core.gradcheck import (
+        KINKED,
+        NOISE_FACTOR,
+        TOLERANCE,
+        checkable_examples,
+        timed_gradcheck,
+        verdict,
+    )
+    from bp_tui.core.losses import get_loss
     from bp_tui.core.trainer import Trainer
 
     trainer = Trainer(scenario)
     loss_name = scenario.model.loss
-    X = trainer.X[:GRADCHECK_EXAMPLES]
-    Y = targets_for(loss_name, trainer.y[:GRADCHECK_EXAMPLES], scenario.data.classes)
     progress = CheckProgress(stderr)
 
     costs: list[GradcheckCost] = []
+    examples: list[int] = []
 
     def verdicts() -> list[tuple[float, str]]:
         """(relative error, verdict) per layer for the network as it is now."""
+        X, Y = checkable_examples(trainer.net, trainer.X, trainer.Y)
+        examples.append(X.shape[0])
         with np.errstate(all="ignore"):
             loss = abs(get_loss(loss_name)(trainer.net.forward(X), Y)[0])
             checks, cost = timed_gradcheck(
@@ -425,7 +433,9 @@ def gradcheck(scenario: Scenario, *, stdout: TextIO, stderr: TextIO | None = Non
     verdict_set = {v for _, v in (*at_init, *later)}
     out = [
         f"gradient check: {scenario.title} ({scenario.name}{', fixed' if scenario.fix else ''}, "
-        f"seed {scenario.seed}), {X.shape[0]} examples, central differences, h = "
+        f"seed {scenario.seed}), {min(examples)} examples"
+        f"{' clear of the kink' if scenario.model.activation in KINKED else ''}, "
+        "central differences, h = "
         f"{GRADCHECK_EPS:g}",
         *_table(rows),
         "",

@@ -42,7 +42,8 @@ def report_text(report: dict[str, Any]) -> Text:
     """The check's table and its cost, from the trainer's ``gradcheck`` message."""
     text = Text()
     text.append(
-        f"Step {report['step']}: {report['examples']} examples, central differences "
+        f"Step {report['step']}: {report['examples']} examples"
+        f"{' clear of the kink' if report.get('kink_margin') else ''}, central differences "
         f"h = {report['eps']:g}, loss {fmt_num(report['loss'])}\n\n"
     )
     text.append(f"  {'layer':<6} {'params':>7} {'rel. error':>11}  verdict\n", style="dim")

@@ -42,7 +42,6 @@ from bp_tui.core.events import encode
 FLUSH_INTERVAL = 0.05  # seconds between batches while training
 MAX_BATCH = 4096  # events; flush early so one message stays bounded however fast we run
 IDLE_WAIT = 0.25  # seconds to block on the pipe when idle, between parent checks
-GRADCHECK_EXAMPLES = 64  # as `bp-tui gradcheck`: two forward passes per parameter each
 
 # (seq, name, value) as sent by LiveSource.command
 Command = tuple[int, str, Any]
@@ -173,9 +172,8 @@ class TrainerLoop:
         from bp_tui.core.gradcheck import gradcheck_event
 
         trainer = self.trainer
-        m = GRADCHECK_EXAMPLES
         return gradcheck_event(
-            trainer.net, trainer.X[:m], trainer.Y[:m], trainer.loss_name, step=trainer.step_count
+            trainer.net, trainer.X, trainer.Y, trainer.loss_name, step=trainer.step_count
         )
 
     # -- sending ----------------------------------------------------------------
