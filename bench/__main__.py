@@ -18,6 +18,8 @@ from collections.abc import Callable
 from bench.config import BenchConfig
 from bench.machine import OPENBLAS_ENV, describe, machine_info
 from bench.report import Row, format_markdown, format_table, write_json
+from bp_tui.tui.errors import CliError
+from bp_tui.tui.output_file import check_output_path
 
 # Group name -> module; each module has ``run(cfg) -> list[Row]`` and degrades to rows
 # with a status when what it measures is not available.
@@ -94,6 +96,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.exit(
                 2, f"bench: error: --only: {unknown[0]!r} is not one of {', '.join(GROUPS)}\n"
             )
+    try:  # before minutes of measuring: an output path that cannot be written
+        for option, path in (("--json", args.json), ("--markdown", args.markdown)):
+            if path is not None:
+                check_output_path(path, option)
+    except CliError as exc:
+        parser.exit(2, f"bench: error: {exc}\n")
     cfg = BenchConfig.quick() if args.quick else BenchConfig.full()
     info = machine_info()
     print(describe(info), flush=True)
@@ -104,7 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     print("\nRatios: each side measured in alternating blocks within this run, medians shown.")
     if args.json:
         meta = {"quick": args.quick, "started": t0, "seconds": round(time.time() - t0, 1)}
-        write_json(args.json, info, rows, meta)
+        try:
+            write_json(args.json, info, rows, meta)
+        except CliError as exc:
+            parser.exit(2, f"bench: error: {exc}\n")
         print(f"wrote {args.json}")
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as f:

@@ -100,21 +100,21 @@ def format_markdown(rows: list[Row]) -> str:
 
 
 def write_json(path: str, machine: dict[str, Any], rows: list[Row], meta: dict[str, Any]) -> None:
-    """Write the run as JSON (machine, meta, rows) atomically: no half-written file."""
-    import os
-    import tempfile
+    """Write the run as JSON (machine, meta, rows) to ``path``, in place as ``tee`` would
+    (``bp_tui.tui.output_file``: a symlink stays a symlink, the file keeps its mode and
+    inode, a FIFO gets the text). The document is one line, serialised before the file
+    is opened: a value that is not JSON-able writes nothing, and a failed write is cut
+    back to the last whole line, here an empty file, never half a document.
+    ``CliError`` (one line) when the file cannot be written."""
+    from bp_tui.tui.output_file import OutputFile
 
     doc = {"machine": machine, **meta, "rows": [r.to_dict() for r in rows]}
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".bench-", suffix=".json", dir=folder)
+    text = json.dumps(doc, allow_nan=False, default=_json_default) + "\n"
+    out = OutputFile(path, "--json")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=2, allow_nan=False, default=_json_default)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+        out.write(text)
+    finally:
+        out.close()
 
 
 def _json_default(o: Any) -> Any:

@@ -113,3 +113,44 @@ def test_torch_threads_are_restored_after_the_block(monkeypatch) -> None:
     with pytest.raises(RuntimeError), torch_threads(2):
         raise RuntimeError("a crashing group")
     assert state["n"] == 7
+
+
+def _doc(path) -> dict:
+    from bench.report import write_json
+
+    write_json(str(path), {"cores": 2}, [Row("k", "f", "x", "<=", 1.0, value=0.5)], {"quick": True})
+    return json.loads(path.read_text())
+
+
+def test_json_is_written_in_place_through_a_symlink_keeping_its_mode(tmp_path) -> None:
+    """--json writes the file the user named, as tee does: a symlink stays a symlink (its
+    target is written), an existing file keeps its inode and mode. A temp file renamed
+    over it replaced the link with a plain file and reset a private file's mode."""
+    import os
+    import stat
+
+    target = tmp_path / "private.json"
+    target.write_text("old, longer than nothing at all\n" * 100)
+    target.chmod(0o600)
+    inode = target.stat().st_ino
+    link = tmp_path / "latest.json"
+    link.symlink_to(target)
+    doc = _doc(link)
+    assert doc["rows"][0]["value"] == 0.5 and doc["machine"] == {"cores": 2}
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.stat().st_ino == inode
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert json.loads(target.read_text()) == doc  # truncated first: no old bytes left
+    assert not list(tmp_path.glob(".bench-*"))  # no temporary file left beside it
+
+
+def test_a_json_path_that_cannot_be_written_is_one_line_before_measuring(
+    tmp_path, monkeypatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran = []
+    monkeypatch.setattr("bench.__main__.run_groups", lambda cfg, names, log=print: ran.append(1))
+    with pytest.raises(SystemExit) as exc:
+        main(["--quick", "--only", "core", "--json", str(tmp_path / "no" / "such" / "b.json")])
+    assert exc.value.code == 2 and not ran
+    err = capsys.readouterr().err
+    assert err.startswith("bench: error: ") and "--json" in err and err.count("\n") == 1
