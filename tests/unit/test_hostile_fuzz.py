@@ -30,7 +30,8 @@ from bp_tui.scenarios import ScenarioError, load
 from bp_tui.scenarios.loader import _TABLES, _TOP
 from bp_tui.tui.commands.replay import recorded_scenario
 from bp_tui.tui.history import History
-from bp_tui.tui.sources.replay_index import index_stream
+from bp_tui.tui.sources.replay import ReplaySource
+from bp_tui.tui.sources.replay_index import StreamIndex, index_stream
 
 TIME_BOUND = 5.0  # seconds per input, on a loaded 2-core machine
 # bytes allocated per input (tracemalloc peak, NumPy's arrays included): History at 256
@@ -168,7 +169,9 @@ def check_stream_file(path: Path) -> None:
         if got.error is not None:
             assert "\n" not in str(got.error) and is_safe(str(got.error).replace(str(path), ""))
         index = index_stream(path)
-        assert len(index) == len(got.events) and index.run == got.run
+        assert index.run == got.run
+        played, fault = replayed(path, index)  # step lines are checked as they play
+        assert played == got.events and str(fault) == str(got.error)
         if got.run is not None:
             assert all(is_safe(s) for s in strings(got.run, skip="lesson"))
         history = History(capacity=2048)  # the dashboard's: its memory is in the bound
@@ -180,6 +183,19 @@ def check_stream_file(path: Path) -> None:
         assert is_safe(scenario.title) and is_safe(scenario.lesson, prose=True)
 
     bounded(str(path), attempt)
+
+
+def replayed(path: Path, index: StreamIndex) -> tuple[list[dict[str, Any]], Any]:
+    """The steps a replay of ``path`` shows, played to its end, and its fault."""
+    source = ReplaySource(path, speed=0, index=index, max_batch=3)
+    source.start()
+    steps: list[dict[str, Any]] = []
+    for _ in range(1000):
+        steps += [e for e in source.poll() if e["type"] == "step"]
+        if source.status != "running":
+            break
+    source.close()
+    return steps, source.fault
 
 
 def strings(value: Any, skip: str) -> list[str]:
@@ -233,10 +249,14 @@ def event_lines(draw: st.DrawFn) -> str:
         event[key] = draw(values(6))
     if kind == "step":
         event.setdefault("step", draw(st.integers(min_value=0, max_value=50)))
+        if draw(st.booleans()):  # "step" right after "type", as bp-tui writes it
+            event = {"type": "step", "step": event.pop("step"), **event}
+    # bp-tui's own spacing too: the replay index reads those step lines' numbers unparsed
+    separators = draw(st.sampled_from([(", ", ": "), (",", ":")]))
     try:  # strict JSON where the event allows it, else NaN / Infinity literals
-        return json.dumps(event, allow_nan=False)
+        return json.dumps(event, allow_nan=False, separators=separators)
     except ValueError:
-        return json.dumps(event)
+        return json.dumps(event, separators=separators)
 
 
 @FUZZ

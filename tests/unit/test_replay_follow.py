@@ -235,6 +235,98 @@ def test_replay_stops_with_an_error_when_the_file_changes_under_it(recording: Pa
     assert src.poll() == []
 
 
+def _poll_until_done(src: ReplaySource, shown: Shown, polls: int = 2000) -> None:
+    for _ in range(polls):
+        shown.apply(src.poll())
+        if src.status != "running" and not src._skim and src._target is None:
+            return
+    raise AssertionError(f"still {src.status} after {polls} polls")
+
+
+# Step lines that begin as bp-tui writes them, so the index takes their numbers unparsed:
+# each fault is found when the line is played, in read_stream's words.
+BAD_STEP_LINES = [
+    '{"type":"step","step":7,"loss":0.5',  # cut short
+    '{"type":"step","step":7,"loss":"low"}',
+    '{"type":"step","step":7,"loss":1,"grad_norm":[1e999]}',
+    '{"type":"step","step":7,"loss":1,"clipped":3}',
+]
+
+
+@pytest.mark.parametrize("bad", BAD_STEP_LINES)
+def test_a_faulty_step_line_is_found_when_played_in_the_reader_s_words(
+    tmp_path: Path, bad: str
+) -> None:
+    path = tmp_path / "run.jsonl"
+    lines = _lines(12)  # run, steps 1..12, end
+    path.write_text("".join([*lines[:7], bad + "\n", *lines[8:]]))
+    expected = read_stream(path)
+    assert expected.error is not None and expected.error.line == 8
+    assert index_stream(path).error is None  # not parsed when the file was opened
+    src, _clock, shown = _replay(path, speed=0, max_batch=4)
+    _poll_until_done(src, shown)
+    assert shown.steps == expected.events and shown.numbers == [1, 2, 3, 4, 5, 6]
+    assert src.status == f"error: {expected.error}" and shown.end is None
+    assert src.total == 6 and src.poll() == []
+
+
+def _long_recording(path: Path, n: int, bad_at: int | None = None) -> list[dict[str, Any]]:
+    """Steps 1..n as bp-tui writes them (line k + 1 holds step k), step ``bad_at``'s line
+    damaged; returns the steps read_stream reads."""
+    lines = _lines(n)
+    if bad_at is not None:
+        lines[bad_at] = BAD_STEP_LINES[1].replace('"step":7', f'"step":{bad_at}') + "\n"
+    path.write_text("".join(lines))
+    return read_stream(path).events
+
+
+def test_a_far_seek_skims_then_reads_every_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Far from the target one step in SKIM_EVERY is read; the last SKIM_TAIL steps before
+    it are all read, and playback goes on from there."""
+    from bp_tui.tui.sources import replay
+
+    monkeypatch.setattr(replay, "SKIM_EVERY", 10)
+    monkeypatch.setattr(replay, "SKIM_TAIL", 20)
+    path = tmp_path / "run.jsonl"
+    steps = _long_recording(path, 200)
+    src, _clock, shown = _replay(path, speed=0, max_batch=7)
+    src.command("pause")
+    src.command("seek", 155)
+    _poll_until_done(src, shown)
+    skimmed = [1, *range(11, 130, 10)]  # positions 0, 10, ..., 120
+    assert shown.numbers == [*skimmed, *range(131, 156)]
+    assert shown.steps == [steps[k - 1] for k in shown.numbers]  # as written, checked
+    assert src.position == 155 and src.status == "paused"
+    src.command("step")
+    shown.apply(src.poll())
+    assert shown.steps[-1] == steps[155]
+
+
+def test_a_fault_a_seek_skimmed_over_ends_the_replay_at_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lines a skim jumps over are checked behind it: a fault among them ends the
+    replay there as if it had been played (shown again from the start up to it)."""
+    from bp_tui.tui.sources import replay
+
+    monkeypatch.setattr(replay, "SKIM_EVERY", 10)
+    monkeypatch.setattr(replay, "SKIM_TAIL", 20)
+    path = tmp_path / "run.jsonl"
+    steps = _long_recording(path, 200, bad_at=57)  # line 58; no skim reads step 57
+    expected = read_stream(path)
+    assert len(steps) == 56 and expected.error is not None and expected.error.line == 58
+    src, _clock, shown = _replay(path, speed=0, max_batch=7, max_bytes=1000)
+    src.command("pause")
+    src.command("seek", 155)
+    _poll_until_done(src, shown)
+    assert shown.resets == 1 and shown.run is not None and shown.end is None
+    assert shown.numbers == [1, 11, 21, *range(31, 57)]  # skimmed again, up to the fault
+    assert shown.steps == [steps[k - 1] for k in shown.numbers]
+    assert src.status == f"error: {expected.error}" and src.total == 56
+
+
 # A bp-tui step line of a 3-layer network as the trainer writes it (~570 bytes).
 WIDE_STEP = {
     "loss": 0.587271787755852,

@@ -1,7 +1,7 @@
 """``bp-tui replay FILE`` and ``bp-tui watch FILE``: the dashboard on an event stream.
 
-``replay`` validates and indexes the whole recording first (``StreamIndex``: 16 bytes per
-step; the steps are read back from the file as they play): if not one step can be shown
+``replay`` indexes the whole recording first (``StreamIndex``: 24 bytes per step, the
+step lines' numbers read unparsed; each line is checked as it plays): if not one step can be shown
 (a missing, empty or unreadable file, a stream of a newer version, a fault before the
 first step) it is one line ``bp-tui: error: FILE: line N: ...`` and exit status 2;
 otherwise the dashboard opens and shows every valid step, with the fault in the status
