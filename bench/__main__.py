@@ -31,6 +31,8 @@ GROUPS: dict[str, str] = {
     "frame": "bench.frame_time",
     "ui": "bench.ui_pty",
     "memory": "bench.memory",
+    "replay": "bench.replay_long",
+    "command": "bench.command_speed",
 }
 
 

@@ -19,6 +19,7 @@ class BenchConfig:
     frames: int = 30  # full redraws timed in-process
     startup_rounds: int = 5  # launches of `bp-tui SCENARIO` timed to the first frame
     memory_steps: tuple[int, int] = (10**4, 10**6)  # RSS read after each
+    replay_steps: int = 10**6  # the long recording opened and sought in (quick too)
     tiny: bool = False  # smoke test: one pass of everything, sizes cut to the bone
 
     @classmethod
@@ -51,5 +52,6 @@ class BenchConfig:
             frames=1,
             startup_rounds=1,
             memory_steps=(50, 200),
+            replay_steps=3000,
             tiny=True,
         )

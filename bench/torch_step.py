@@ -38,26 +38,12 @@ def torch_threads(n: int) -> Iterator[int]:
         torch.set_num_threads(before)
 
 
-def make_torch_step(
-    layers: list[Any],
-    activation: str,
-    loss: str,
-    optimizer: str,
-    lr: float,
-    clip: str,
-    clip_threshold: float,
-    X: np.ndarray,
-    Y: np.ndarray,
-    batch_size: int,
-    seed: int = 0,
-) -> Callable[[], float]:
-    """A closure running one torch training step on a random mini-batch.
-
-    ``layers`` are the NumPy net's layers (``W (n_out, n_in)``, ``b (n_out,)``), copied;
-    ``X (m, n_in)`` and ``Y (m, n_out)`` the full training set (float64).
-    Returns the step function; each call returns the batch loss as a float, as
-    ``Trainer.step`` does (which forces the same synchronisation).
-    """
+def torch_training(
+    layers: list[Any], activation: str, loss: str, optimizer: str, lr: float, X: Any, Y: Any
+) -> tuple[Any, list[Any], Any, Any, Any, Any]:
+    """``(model, params, optimizer, loss_fn, X, Y)`` in torch: the NumPy net's layers
+    (``W (n_out, n_in)``, ``b (n_out,)``) copied, ``X (m, n_in)`` and ``Y`` as torch wants
+    them (class indices for softmax cross-entropy)."""
     import torch
     from torch import nn
 
@@ -96,6 +82,44 @@ def make_torch_step(
         loss_fn = nn.MSELoss()
         Yt = torch.from_numpy(np.asarray(Y, dtype=np.float64))
     Xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float64))
+    return model, params, opt, loss_fn, Xt, Yt
+
+
+def clip_grads(params: list[Any], clip: str, threshold: float) -> None:
+    """The scenario's clipping (``none``, ``norm`` or ``value``) on torch's gradients."""
+    import torch
+
+    if clip == "norm":
+        torch.nn.utils.clip_grad_norm_(params, threshold)
+    elif clip == "value":
+        torch.nn.utils.clip_grad_value_(params, threshold)
+
+
+def make_torch_step(
+    layers: list[Any],
+    activation: str,
+    loss: str,
+    optimizer: str,
+    lr: float,
+    clip: str,
+    clip_threshold: float,
+    X: np.ndarray,
+    Y: np.ndarray,
+    batch_size: int,
+    seed: int = 0,
+) -> Callable[[], float]:
+    """A closure running one torch training step on a random mini-batch.
+
+    ``layers`` are the NumPy net's layers (``W (n_out, n_in)``, ``b (n_out,)``), copied;
+    ``X (m, n_in)`` and ``Y (m, n_out)`` the full training set (float64).
+    Returns the step function; each call returns the batch loss as a float, as
+    ``Trainer.step`` does (which forces the same synchronisation).
+    """
+    import torch
+
+    model, params, opt, loss_fn, Xt, Yt = torch_training(
+        layers, activation, loss, optimizer, lr, X, Y
+    )
     m = Xt.shape[0]
     gen = torch.Generator().manual_seed(seed)
     b = min(batch_size, m)
@@ -105,10 +129,7 @@ def make_torch_step(
         opt.zero_grad(set_to_none=True)
         out = loss_fn(model(Xt[idx]), Yt[idx])
         out.backward()
-        if clip == "norm":
-            torch.nn.utils.clip_grad_norm_(params, clip_threshold)
-        elif clip == "value":
-            torch.nn.utils.clip_grad_value_(params, clip_threshold)
+        clip_grads(params, clip, clip_threshold)
         opt.step()
         return float(out.item())
 

@@ -16,7 +16,7 @@ from bench.__main__ import GROUPS, main, run_groups
 from bench.config import BenchConfig
 from bench.report import Row, format_markdown, format_table
 
-CORE_GROUPS = ["core", "diagnostics", "torch-watch", "boundary"]
+CORE_GROUPS = ["core", "diagnostics", "torch-watch", "boundary", "replay", "command"]
 UI_GROUPS = ["frame", "ui", "memory"]
 
 

@@ -251,12 +251,13 @@ class ReplaySource:
         return out
 
     def _check_skimmed(self) -> None:
-        """Read (and drop) one poll's worth of the lines a far seek skimmed over, so that
-        a fault among them is found as if playback had reached it."""
+        """Read (and drop) one poll's worth of the lines a far seek skimmed over, once the
+        seek has arrived, so that a fault among them is found as if playback had reached
+        it."""
         assert self._reader is not None
         checked = self._reader.checked
         behind = min(self._position, self._reader.limit) - checked
-        if behind > 0 and not self._skim:
+        if behind > 0 and self._target is None:  # a seek's steps come first
             self._reader.read(checked, self._reader.fit(checked, behind))
 
     def _stop_at_fault(self) -> None:

@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from bp_tui.core.stream import MAX_LINE_BYTES, StreamError, StreamParser
 
-_CHUNK = 1 << 20  # bytes read per system call while indexing
+_CHUNK = 1 << 18  # bytes read per system call while indexing
 _STEP_PREFIX = b'{"type":"step","step":'  # how every step line bp-tui writes begins
 _MAX_DIGITS = 18  # a step number of at most 18 digits is below 2**63
 
@@ -96,6 +97,14 @@ class _Builder:
         self.lines.append(line)
         self.index.stop = end
 
+    def steps_unparsed(self, offsets: np.ndarray, steps: np.ndarray, first_line: int) -> None:
+        """Step lines on consecutive lines from ``first_line``, their numbers read by
+        ``_scan`` (int64 arrays of shape (k,))."""
+        self.offsets.frombytes(offsets.astype(np.int64).tobytes())
+        self.steps.frombytes(steps.astype(np.int64).tobytes())
+        lines = np.arange(first_line, first_line + len(steps), dtype=np.int64)
+        self.lines.frombytes(lines.tobytes())
+
     def done(self) -> StreamIndex:
         for name in ("offsets", "steps", "lines"):
             values = getattr(self, name)
@@ -129,7 +138,7 @@ def index_stream(path: str | os.PathLike[str]) -> StreamIndex:
     build = _Builder(StreamIndex(str(path)))
 
     def sound() -> bool:
-        return parser.error is None and build.index.error is None
+        return _sound(parser, build)
 
     pending, base = b"", 0  # an incomplete line and its file offset
     try:
@@ -144,21 +153,8 @@ def index_stream(path: str | os.PathLike[str]) -> StreamIndex:
         build.index.stamp = (st.st_size, st.st_mtime_ns)
         with open(fd, "rb") as f:
             while sound() and (chunk := f.read(_CHUNK)):
-                data, start = pending + chunk, 0
-                # One line per feed, so that each event is known with its offset.
-                while sound() and (nl := data.find(b"\n", start)) >= 0:
-                    if blank := _BLANK_LINES.match(data, start):  # no events: one feed
-                        parser.feed(data[start : blank.end()])
-                        start = blank.end()
-                        continue
-                    step = _step_number(data, start, nl, parser)
-                    if step is not None:  # one of our step lines: checked when read
-                        _count_step(parser, step)
-                        build.step(step, base + start, base + nl + 1, parser.lines)
-                    else:
-                        events = parser.feed(data[start : nl + 1])
-                        build.add(events, base + start, base + nl + 1, parser.lines)
-                    start = nl + 1
+                data = pending + chunk
+                start = _index_lines(data, base, parser, build)
                 pending, base = data[start:], base + start
                 if len(pending) > MAX_LINE_BYTES:
                     parser.feed(pending)  # no newline in sight: the parser reports it
@@ -173,31 +169,76 @@ def index_stream(path: str | os.PathLike[str]) -> StreamIndex:
     return build.done()
 
 
-def _step_number(data: bytes, start: int, stop: int, parser: StreamParser) -> int | None:
-    """The step number of the line ``data[start:stop]`` when it begins as bp-tui writes a
-    step and may follow what the parser has seen; ``None``: the parser reads the line.
-    The first step is always parsed, so that a recording with no step to show is refused
-    when it is opened, in the reader's words."""
-    if parser.last_step is None or parser.end is not None:
-        return None
-    if not data.startswith(_STEP_PREFIX, start, stop):
-        return None
-    begin = start + len(_STEP_PREFIX)
-    comma = data.find(b",", begin, stop)
-    digits = data[begin:comma] if comma >= 0 else b""
-    # Plain digits only (int() would take "+7", " 7", "7_0"), no leading zero, < 2**63.
-    if not digits.isdigit() or len(digits) > _MAX_DIGITS or digits[:1] == b"0":
-        return None
-    step = int(digits)
-    return step if step > parser.last_step else None  # else the parser words the fault
+def _sound(parser: StreamParser, build: _Builder) -> bool:
+    return parser.error is None and build.index.error is None
 
 
-def _count_step(parser: StreamParser, step: int) -> None:
-    """Let ``parser`` go on after a step line it did not read (``_step_number``), as if
-    it had: the same line count, last step and event count."""
-    parser.lines += 1
-    parser.events += 1
-    parser.last_step = step
+def _index_lines(data: bytes, base: int, parser: StreamParser, build: _Builder) -> int:
+    """Index the complete lines of ``data`` (found at file offset ``base``) until the
+    first fault; returns where the incomplete rest of ``data`` begins. A run of our step
+    lines with increasing numbers is counted without being parsed, once the parser has
+    read the first step in full (so a recording with no step to show is refused when it
+    is opened, in the reader's words); every other line is fed to the parser alone, so
+    that each event is known with its offset."""
+    starts, ends, steps = _scan(data)
+    # where a run of ours stops: a line that is not ours, or whose number does not grow
+    grows = np.ones(len(steps), dtype=bool)
+    grows[1:] = steps[1:] > steps[:-1]
+    stops = np.flatnonzero((steps < 0) | ~grows)
+    i = 0
+    while i < len(starts) and _sound(parser, build):
+        step, start = int(steps[i]), int(starts[i])
+        if parser.end is None and parser.last_step is not None and step > parser.last_step:
+            after = int(np.searchsorted(stops, i, side="right"))
+            j = int(stops[after]) if after < len(stops) else len(starts)
+            build.steps_unparsed(base + starts[i:j], steps[i:j], parser.lines + 1)
+            build.index.stop = base + int(ends[j - 1])
+            parser.lines, parser.events = parser.lines + j - i, parser.events + j - i
+            parser.last_step, i = int(steps[j - 1]), j
+        elif blank := _BLANK_LINES.match(data, start):  # no events: one feed
+            parser.feed(data[start : blank.end()])
+            i = int(np.searchsorted(starts, blank.end()))
+        else:
+            events = parser.feed(data[start : ends[i]])
+            build.add(events, base + start, base + int(ends[i]), parser.lines)
+            i += 1
+    return int(ends[-1]) if len(ends) else 0
+
+
+def _scan(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The complete lines of ``data``: where each begins and ends (past its newline), and
+    the step number of each that begins as bp-tui writes a step (``{"type":"step",
+    "step":N,`` with N plain digits, no leading zero, below 2**63), -1 for every other
+    line. Shapes (k,), int64. Vectorised: a Python loop over each line of a 10^6-step
+    recording took seconds."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buf == ord("\n")) + 1
+    starts = np.zeros_like(ends)
+    starts[1:] = ends[:-1]
+    steps = np.full(len(starts), -1, dtype=np.int64)
+    # The bytes a step line is known by: the prefix, up to 18 digits and a comma. The
+    # lines that begin with them are picked out step by step (a file of a million blank
+    # lines costs no more memory); a line too near the end for a look is the parser's.
+    prefix = np.frombuffer(_STEP_PREFIX, dtype=np.uint8)
+    width = len(prefix) + _MAX_DIGITS + 2  # 19 digits are looked at: one too many
+    if len(buf) < width:
+        return starts, ends, steps
+    rows = np.flatnonzero((buf[starts] == prefix[0]) & (starts <= len(buf) - width))
+    heads = sliding_window_view(buf, width)[starts[rows]]  # (r, width) bytes
+    mine = (heads[:, : len(prefix)] == prefix).all(axis=1)
+    rows, heads = rows[mine], heads[mine]
+    digits = heads[:, len(prefix) : -1].astype(np.int64) - ord("0")  # (r, 19)
+    is_digit = (digits >= 0) & (digits <= 9)
+    count = np.where(is_digit.all(axis=1), _MAX_DIGITS + 1, np.argmin(is_digit, axis=1))
+    after = heads[np.arange(len(rows)), len(prefix) + count]
+    # 1 to 18 digits (below 2**63), no leading zero ("07": the parser words it), a comma
+    ok = (count >= 1) & (count <= _MAX_DIGITS) & (digits[:, 0] != 0) & (after == ord(","))
+    # the digits read as one 18-digit number, then the places past the count cut off
+    places = np.arange(_MAX_DIGITS)
+    leading = np.where(places < count[:, None], digits[:, :_MAX_DIGITS], 0)
+    whole = leading @ (10 ** (_MAX_DIGITS - 1 - places))
+    steps[rows[ok]] = whole[ok] // 10 ** (_MAX_DIGITS - count[ok])
+    return starts, ends, steps
 
 
 class StepReader:
