@@ -5,7 +5,8 @@ the trainer with its diagnostics, every event encoded and written to a file; Pyt
 start-up left out) over steps/s of a bare PyTorch loop on the same network, data and
 batch size: ``zero_grad``, forward, backward, the scenario's clipping if any, ``step``;
 float64, one fixed batch (the first ``batch_size`` rows), no sampling, no ``.item()``.
-One timed call is a whole run of the scenario (its own number of steps) on one side and
+One timed call is a whole run of the scenario (its own number of steps; one that
+diverges, ``exploding``, is run with its fix, as in the ``core`` group) on one side and
 as many torch steps on the other, so the command's set-up (data, network, run event,
 opening the file) is in its time. Both sides get the BLAS threads a trainer process
 uses (one, for every built-in). Target: at least 3x. The ``core`` group's
@@ -85,14 +86,21 @@ def _row(cfg: BenchConfig, name: str, folder: str) -> Row:
     from bp_tui import scenarios
     from bp_tui.core.trainer import Trainer
 
-    sc = scenarios.load(name)
-    if cfg.tiny:
-        sc = replace(sc.with_(steps=20), data=replace(sc.data, samples=64))
+    def whole_run(fix: bool) -> tuple[Scenario, Callable[[], object], dict]:
+        sc = scenarios.load(name, fix=fix)
+        if cfg.tiny:
+            sc = replace(sc.with_(steps=20), data=replace(sc.data, samples=64))
+        ours = command_run(sc, path)
+        ours()
+        return sc, ours, _last_event(path)
+
     path = os.path.join(folder, f"{name}.jsonl")
-    ours = command_run(sc, path)
-    ours()
-    end = _last_event(path)
-    steps = end.get("step") or 0  # a run that diverges ends early: per step of those
+    sc, ours, end = whole_run(fix=False)
+    why = ""
+    if end.get("reason") == "diverged":  # its set-up over a few steps: as the core rows,
+        why = f"; diverges at step {end.get('step')}: timed with --fix"  # with its fix
+        sc, ours, end = whole_run(fix=True)
+    steps = end.get("step") or 0
     if steps < 1:
         return _missing(name, f"the run ended ({end.get('reason')}) before its first step")
     tr = Trainer(sc, diagnostics=False)
@@ -103,7 +111,7 @@ def _row(cfg: BenchConfig, name: str, folder: str) -> Row:
         )
     per_step = {side: [t / steps for t in times] for side, times in s.items()}
     note = f"net {tr.net.sizes}, batch {sc.train.batch_size}, {sc.train.optimizer}, "
-    note += f"runs of {steps} steps ({end.get('reason')}), torch threads {threads}"
+    note += f"runs of {steps} steps ({end.get('reason')}), torch threads {threads}{why}"
     key = f"command_ratio/{name}"
     return ratio_row(
         key, FIGURE.format(name), ">=", TORCH_TARGET, per_step, "torch", "command", note, "/step"
