@@ -409,7 +409,7 @@ def test_replay_memory_grows_far_less_than_the_recording(tmp_path: Path) -> None
         assert event == json.loads(lines[int(k)])  # step k is line k + 1 (after the run)
     assert got["again"] == json.loads(lines[n // 2])
     # Holding the events (as the first version did) costs ~5x the file; the index
-    # costs 16 bytes per step (3 % of this file), plus one poll's batch of events.
+    # costs 24 bytes per step (4 % of this file), plus one poll's batch of events.
     assert got["grew_kb"] * 1024 < 0.10 * size, (got["grew_kb"], size)
 
 
