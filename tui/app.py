@@ -242,9 +242,10 @@ class BpTuiApp(App[int]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             # compare mode (m) has keys of its own; the picker's are the dashboard's
-            screen = self.screen
-            keys = screen.KEYS if isinstance(screen, CompareScreen) else self.dashboard_class.KEYS
-            self.push_screen(HelpScreen(keys))
+            if isinstance(self.screen, CompareScreen):
+                self.push_screen(HelpScreen(self.screen.KEYS, compare=True))
+            else:
+                self.push_screen(HelpScreen(self.dashboard_class.KEYS))
 
     async def action_quit(self) -> None:
         # End the child process before the terminal is restored.

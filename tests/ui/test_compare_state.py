@@ -11,10 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bp_tui.tui.app import ScenarioCommands
 from bp_tui.tui.panes.status import StatusLine
 from bp_tui.tui.screens.compare import CompareApp, CompareScreen, Side
-from bp_tui.tui.screens.help import HelpScreen
-from bp_tui.tui.screens.keys import COMPARE, COMPARE_KEYS, HEAD, key_label
+from bp_tui.tui.screens.help import COMPARE_PANES, HelpScreen
+from bp_tui.tui.screens.keys import COMPARE, COMPARE_KEYS, COMPARE_PALETTE_ROW, HEAD, key_label
 from tests.ui.conftest import make_scenario
 from tests.ui.fake_source import FakeSource
 
@@ -59,6 +60,11 @@ async def test_help_and_footer_show_the_compare_keys() -> None:
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         assert [key_label(b) for b in app.screen.keys] == [key_label(b) for b in COMPARE_KEYS]
+        # what the help says the palette and the panes are, true of this app
+        assert app.screen.palette == COMPARE_PALETTE_ROW and app.screen.panes == COMPARE_PANES
+        titles = [c.title.lower() for c in app.get_system_commands(screen)]
+        assert any("theme" in t for t in titles)
+        assert ScenarioCommands not in app.COMMANDS  # no "start any scenario" here
         await pilot.press("question_mark")  # closes it again
         await pilot.pause()
         assert app.screen is screen
@@ -78,6 +84,8 @@ async def test_help_after_m_lists_the_compare_keys_not_the_dashboard_s(make_app:
         assert labels == [key_label(b) for b in COMPARE_KEYS]
         assert "f" not in labels and "m" not in labels  # the dashboard's, not working here
         assert [key_label(b) for b in HEAD] == labels[-len(HEAD) :]
+        assert app.screen.palette == COMPARE_PALETTE_ROW and app.screen.panes == COMPARE_PANES
+        assert ScenarioCommands in app.COMMANDS  # opened with m: any scenario can start
 
 
 async def test_a_state_change_reaches_both_sources_and_status_lines_at_once() -> None:

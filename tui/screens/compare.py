@@ -14,6 +14,7 @@ and the status lines; the keys are ``keys.COMPARE_KEYS``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -217,10 +218,15 @@ class CompareScreen(RunControls):
             side.source.command("speed", self.speed)
 
     def close_sources(self) -> None:
+        """End both runs together: a live source's ``close`` waits for its child to exit,
+        and one after the other those waits added up (q took over the design's 2 s on a
+        loaded machine)."""
+        sources = [side.source for side in self.sides if side.source is not None]
         for side in self.sides:
-            if side.source is not None:
-                side.source.close()
-                side.source = None
+            side.source = None
+        if sources:
+            with ThreadPoolExecutor(max_workers=len(sources)) as pool:
+                list(pool.map(lambda source: source.close(), sources))
 
     def send(self, name: str, value: float | str | None = None) -> None:
         for side in self.sides:
@@ -364,7 +370,7 @@ class CompareApp(App[int]):
 
     def action_help(self) -> None:
         """`?`: the compare screen's keys (``HelpScreen``'s own `?` closes it)."""
-        self.push_screen(HelpScreen(self.compare.KEYS))
+        self.push_screen(HelpScreen(self.compare.KEYS, compare=True))
 
     async def action_quit(self) -> None:
         self.close_sources()  # both children end before the terminal is restored

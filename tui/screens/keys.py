@@ -249,14 +249,16 @@ COMPARE = [
 ]
 # ? and q last: the footer keeps the order it had before compare used this table.
 COMPARE_KEYS = [*COMPARE, *HEAD]
-# Textual's own keys the help lists too (ctrl+c quits as well as q: see app.py).
-APP_ROWS = [
-    (
-        "ctrl+p",
-        "command palette: start any scenario, change the theme, the backprop view, "
-        "the gradient check",
-    )
-]
+# Textual's own key the help lists too (ctrl+c quits as well as q: see app.py): what its
+# palette offers on each screen.
+PALETTE_ROW = (
+    "ctrl+p",
+    "command palette: start any scenario, change the theme, the backprop view, the gradient check",
+)
+COMPARE_PALETTE_ROW = (
+    "ctrl+p",
+    "command palette: change the theme (opened with m: also start any scenario)",
+)
 
 
 def key_label(binding: Binding) -> str:
@@ -264,15 +266,18 @@ def key_label(binding: Binding) -> str:
     return binding.key_display or binding.key.split(",")[0]
 
 
-def key_rows(bindings: Iterable[Binding]) -> list[tuple[str, str]]:
-    """(key, what it does) for every binding with a tooltip, in table order."""
-    return [(key_label(b), b.tooltip) for b in bindings if b.tooltip] + APP_ROWS
+def key_rows(
+    bindings: Iterable[Binding], palette: tuple[str, str] = PALETTE_ROW
+) -> list[tuple[str, str]]:
+    """(key, what it does) for every binding with a tooltip, in table order, then the
+    palette's row."""
+    return [(key_label(b), b.tooltip) for b in bindings if b.tooltip] + [palette]
 
 
-def markdown_table(bindings: Iterable[Binding]) -> str:
+def markdown_table(bindings: Iterable[Binding], palette: tuple[str, str] = PALETTE_ROW) -> str:
     """The rows as a Markdown table (the help screen's and the README's)."""
     lines = ["| key | what it does |", "|---|---|"]
-    lines += [f"| `{key}` | {text} |" for key, text in key_rows(bindings)]
+    lines += [f"| `{key}` | {text} |" for key, text in key_rows(bindings, palette)]
     return "\n".join(lines)
 
 
