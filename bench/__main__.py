@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 import time
 import traceback
 from collections.abc import Callable
 
 from bench.config import BenchConfig
-from bench.machine import OPENBLAS_ENV, describe, machine_info
+from bench.machine import describe, machine_info
 from bench.report import Row, format_markdown, format_table, write_json
 from bp_tui.tui.errors import CliError
 from bp_tui.tui.output_file import check_output_path
@@ -34,22 +33,6 @@ GROUPS: dict[str, str] = {
     "replay": "bench.replay_long",
     "command": "bench.command_speed",
 }
-
-
-def _reexec_without_openblas_env(argv: list[str]) -> None:
-    """Re-run this command with OPENBLAS_CORETYPE/L2_SIZE unset, if set.
-
-    They are set on some machines for old OpenBLAS builds and slow a current NumPy; only
-    the benchmark process and its children lose them. Called from the ``__main__`` guard
-    alone: ``main()`` is also called in-process (the test suite), and replacing that
-    process would end the test run mid-way with exit status 0.
-    """
-    present = {k: os.environ[k] for k in OPENBLAS_ENV if k in os.environ}
-    if not present or os.environ.get("BP_BENCH_UNSET_OPENBLAS"):
-        return
-    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_ENV}
-    env["BP_BENCH_UNSET_OPENBLAS"] = ", ".join(f"{k}={v}" for k, v in present.items())
-    os.execve(sys.executable, [sys.executable, "-m", "bench", *argv], env)
 
 
 def run_groups(cfg: BenchConfig, names: list[str], log: Callable[[str], None] = print) -> list[Row]:
@@ -127,7 +110,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # The environment is read once, when the BLAS loads: unsetting the variables needs a
-    # new process, so only ``python -m bench`` itself does it, before anything runs.
-    _reexec_without_openblas_env(sys.argv[1:])
     sys.exit(main())

@@ -18,8 +18,9 @@ import numpy as np
 
 from bp_tui.core import blas
 
-# Set on some machines because older OpenBLAS builds crash on their CPUs; they slow a
-# current NumPy, so ``python -m bench`` re-executes itself without them (see __main__).
+# Set on some machines because older OpenBLAS builds crash on their CPUs; they can slow a
+# current NumPy. The bench runs as the user started it (it never re-executes itself with
+# another environment) and says in its header which of them were set.
 OPENBLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
@@ -58,7 +59,7 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "numpy": np.__version__,
         "blas": blas_info(),
-        "openblas_env_unset": os.environ.get("BP_BENCH_UNSET_OPENBLAS", ""),
+        "openblas_env": {k: os.environ[k] for k in OPENBLAS_ENV if k in os.environ},
         "executable": sys.executable,
     }
     try:
@@ -79,8 +80,13 @@ def describe(info: dict[str, Any]) -> str:
         f"BLAS {blas.get('api')} kernel {blas.get('kernel')} x{blas.get('threads')} threads"
         + (f", torch {info['torch']}" if info.get("torch") else ", torch not installed"),
     ]
-    if info.get("openblas_env_unset"):
-        lines.append(f"Unset for this run: {info['openblas_env_unset']}")
+    if info.get("openblas_env"):
+        names = " ".join(f"{k}={v}" for k, v in info["openblas_env"].items())
+        lines.append(
+            f"Set for this run: {names} (the BLAS kernel follows them; the README's figures "
+            f"were taken with them unset: env -u {' -u '.join(info['openblas_env'])} "
+            "python -m bench)"
+        )
     return "\n".join(lines)
 
 

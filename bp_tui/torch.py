@@ -40,10 +40,11 @@ Importing ``bp_tui`` never imports torch; this module does, when you import it.
 from __future__ import annotations
 
 import math
+import numbers
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -85,11 +86,11 @@ class _Layer:
 
     @property
     def weight(self) -> torch.Tensor:
-        return self.module.weight
+        return cast(torch.Tensor, self.module.weight)  # Module's attributes are untyped
 
     @property
     def bias(self) -> torch.Tensor | None:
-        return self.module.bias
+        return cast(torch.Tensor | None, self.module.bias)
 
     def spec(self) -> dict[str, Any]:
         w = self.weight
@@ -156,7 +157,7 @@ def _activation_stats(
     return fprime, None, float((a.abs() > SATURATION).float().mean())
 
 
-def _norms(tensors: list[torch.Tensor | None]) -> list[float | None]:
+def _norms(tensors: Sequence[torch.Tensor | None]) -> list[float | None]:
     """Euclidean norms of ``tensors`` (``None`` stays ``None``) in one fused
     ``_foreach_norm`` and one ``tolist``: a call per tensor cost half the recorded step."""
     present = [t.detach() for t in tensors if t is not None]
@@ -221,7 +222,7 @@ class Watch:
         self._before: list[torch.Tensor] | None = None  # W before the update, recorded steps
         self._before_norms: list[float | None] | None = None
         self._path = path
-        self._writer = EventWriter(
+        self._writer: EventWriter | None = EventWriter(
             path,
             layers=[layer.spec() for layer in self.layers],
             title=title or "PyTorch " + type(model).__name__,
@@ -343,11 +344,15 @@ class Watch:
         saturated: list[float | None] = []
         for layer in self.layers:
             if layer.out is None:
-                fprime.append(None), dead.append(None), saturated.append(None)
+                fprime.append(None)
+                dead.append(None)
+                saturated.append(None)
                 continue
             slope = float(getattr(layer.activation, "negative_slope", 0.01))
             f, d, s = _activation_stats(layer.out, layer.activation_name, slope)
-            fprime.append(f), dead.append(d), saturated.append(s)
+            fprime.append(f)
+            dead.append(d)
+            saturated.append(s)
         stats.update(fprime_mean=fprime, dead=dead, saturated=saturated)
         return stats
 
@@ -400,7 +405,9 @@ class Watch:
         if self.optimizer is None or not self.optimizer.param_groups:
             return None
         lr = self.optimizer.param_groups[0].get("lr")
-        return float(lr) if isinstance(lr, int | float) or hasattr(lr, "item") else None
+        if isinstance(lr, numbers.Real | torch.Tensor):  # NumPy scalars, tensors too
+            return float(lr)
+        return None
 
     def _reset(self) -> None:
         self._stats = None

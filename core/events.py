@@ -63,7 +63,7 @@ class StepEvent:
     grad_norm: list[float] = field(default_factory=list)  # ||dW_i||_F before clipping
     bias_grad_norm: list[float] = field(default_factory=list)  # ||db_i|| before clipping
     weight_norm: list[float] = field(default_factory=list)  # ||W_i||_F after the update
-    update_ratio: list[float] = field(default_factory=list)  # ||dW_i step|| / ||W_i before||
+    update_ratio: list[float | None] = field(default_factory=list)  # ||dW_i step|| / ||W_i before||
     dead: list[int | None] = field(default_factory=list)  # dead ReLU units; None: n/a
     saturated: list[float | None] = field(default_factory=list)  # fraction; None: n/a
     global_grad_norm: float | None = None  # over all parameters, before clipping

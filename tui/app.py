@@ -31,6 +31,7 @@ from textual.screen import Screen
 
 from bp_tui.core.config import Scenario
 from bp_tui.tui.messages import CompareAsked, FixToggled, ScenarioChosen, SpeedChanged
+from bp_tui.tui.screens.compare import CompareScreen, Side
 from bp_tui.tui.screens.dashboard import DashboardScreen
 from bp_tui.tui.screens.help import HelpScreen
 from bp_tui.tui.screens.picker import PickerScreen
@@ -194,8 +195,6 @@ class BpTuiApp(App[int]):
     def _compare_asked(self, message: CompareAsked) -> None:
         """Compare mode over the dashboard: the scenario and its fix, each in its own
         source from the same factory (a child process each, live)."""
-        from bp_tui.tui.screens.compare import CompareScreen, Side
-
         try:
             broken = self.reload_scenario(message.scenario, fix=False)
             fixed = self.reload_scenario(message.scenario, fix=True)
@@ -242,7 +241,11 @@ class BpTuiApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.dashboard_class.KEYS))
+            # compare mode (m) has keys of its own; the picker's are the dashboard's
+            if isinstance(self.screen, CompareScreen):
+                self.push_screen(HelpScreen(self.screen.KEYS, compare=True))
+            else:
+                self.push_screen(HelpScreen(self.dashboard_class.KEYS))
 
     async def action_quit(self) -> None:
         # End the child process before the terminal is restored.

@@ -84,7 +84,6 @@ def test_main_never_replaces_the_process(tmp_path, monkeypatch) -> None:
     ``main()`` once ``execve``d: pytest itself was replaced and the run ended with exit 0."""
     monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
     monkeypatch.setenv("OPENBLAS_L2_SIZE", "1048576")
-    monkeypatch.delenv("BP_BENCH_UNSET_OPENBLAS", raising=False)
 
     def no_exec(*args: object) -> None:
         raise AssertionError(f"main() replaced the process: {args}")
@@ -93,6 +92,20 @@ def test_main_never_replaces_the_process(tmp_path, monkeypatch) -> None:
         monkeypatch.setattr(f"os.{name}", no_exec)
     monkeypatch.setattr("bench.__main__.run_groups", lambda cfg, names, log=print: [])
     assert main(["--quick", "--only", "core"]) == 0
+
+
+def test_the_header_says_which_openblas_variables_were_set(monkeypatch) -> None:
+    """The bench runs in the environment it was started in and says so (it once
+    re-executed itself without these, replacing the process the user ran)."""
+    from bench.machine import describe, machine_info
+
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    monkeypatch.delenv("OPENBLAS_L2_SIZE", raising=False)
+    info = machine_info()
+    assert info["openblas_env"] == {"OPENBLAS_CORETYPE": "Haswell"}
+    assert "Set for this run: OPENBLAS_CORETYPE=Haswell" in describe(info)
+    monkeypatch.delenv("OPENBLAS_CORETYPE")
+    assert "Set for this run" not in describe(machine_info())
 
 
 def test_torch_threads_are_restored_after_the_block(monkeypatch) -> None:

@@ -303,7 +303,7 @@ def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
 
 def cost_rows(costs: Sequence[GradcheckCost], labels: Sequence[str]) -> list[tuple[str, ...]]:
     """The cost table: backprop's time, the differences' time, their ratio, n params."""
-    rows = [("cost", "backprop", "finite diff.", "ratio", "parameters")]
+    rows: list[tuple[str, ...]] = [("cost", "backprop", "finite diff.", "ratio", "parameters")]
     for label, c in zip(labels, costs, strict=True):
         rows.append(
             (

@@ -200,6 +200,7 @@ class BoundaryPane(Static):
         labels, level, _ = sample(b, width, 2 * rows)
         self.drawn_labels = labels
         styles: dict[tuple[Any, ...], Style] = {}
+        key: tuple[Any, ...]  # ("p", class, tint) for a point, ("b", tint, tint) otherwise
 
         def tint(r: int, c: int) -> str:
             rgb = CLASS_COLORS[int(labels[r, c]) % len(CLASS_COLORS)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from bp_tui.tui.panes.plotting import (
     BAND_COLOR,
     TITLE_MARGIN,
+    Figure,
     GuardedPlot,
     Line,
     envelope,
@@ -32,7 +33,7 @@ class ClippingPane(GuardedPlot):
     def __init__(self, **kwargs: object) -> None:
         super().__init__("‖g‖ before clipping (log)", **kwargs)
 
-    def show(self, view: RunView) -> None:
+    def figure(self, view: RunView) -> Figure:
         s = view.series("global_grad_norm", points=self.points)
         threshold = view.last("clip_threshold")
         hlines = ((float(threshold), "red"),) if threshold is not None else ()
@@ -45,7 +46,7 @@ class ClippingPane(GuardedPlot):
             " · ".join(p for p in ("‖g‖ (log)", t.replace("threshold ", "t="), summary) if p),
             " · ".join(p for p in ("‖g‖", summary.replace("clipped ", "clip ")) if p),
         ]
-        self.draw(
+        return Figure(
             [
                 Line("‖g‖", *envelope(s.steps, s.lo, s.hi), color=BAND_COLOR, legend=False),
                 Line("‖g‖ mean", s.steps, smooth(s.lo, s.hi), color=NORM_COLOR, legend=False),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from bp_tui.core.activations import SATURATING
 from bp_tui.tui.panes.colors import layer_colors
-from bp_tui.tui.panes.plotting import TITLE_MARGIN, GuardedPlot, Line, envelope, fit_title
+from bp_tui.tui.panes.plotting import TITLE_MARGIN, Figure, GuardedPlot, Line, envelope, fit_title
 from bp_tui.tui.panes.view import RunView
 
 PERCENT_TICKS = ([0.0, 25.0, 50.0, 75.0, 100.0], ["0%", "25%", "50%", "75%", "100%"])
@@ -29,7 +29,7 @@ class DeadUnitsPane(GuardedPlot):
     def __init__(self, **kwargs: object) -> None:
         super().__init__("dead ReLU units per layer (% of width)", **kwargs)
 
-    def show(self, view: RunView) -> None:
+    def figure(self, view: RunView) -> Figure:
         saturating = uses_saturation(view)
         key = "saturated" if saturating else "dead"
         lines = []
@@ -51,7 +51,7 @@ class DeadUnitsPane(GuardedPlot):
             variants = [self.base_title, "dead ReLU units (% of layer)", "dead units (%)"]
         else:
             variants = ["dead ReLU units per layer (count)", "dead units"]
-        self.draw(
+        return Figure(
             lines,
             title=fit_title(variants, self.size.width - TITLE_MARGIN),
             xlim=view.xlim(),

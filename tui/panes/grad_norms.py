@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bp_tui.tui.panes.colors import layer_colors
 from bp_tui.tui.panes.grad_flow import SYMBOLS
-from bp_tui.tui.panes.plotting import TITLE_MARGIN, GuardedPlot, Line, fit_title
+from bp_tui.tui.panes.plotting import TITLE_MARGIN, Figure, GuardedPlot, Line, fit_title
 from bp_tui.tui.panes.view import RunView
 
 
@@ -38,7 +38,7 @@ class GradNormsPane(GuardedPlot):
     def __init__(self, **kwargs: object) -> None:
         super().__init__("weight gradient ‖dW‖ per layer (log)", **kwargs)
 
-    def show(self, view: RunView) -> None:
+    def figure(self, view: RunView) -> Figure:
         # `e` switches between ||dW|| and the error signal ||delta|| (RunView.signal).
         key, sym = view.signal, SYMBOLS[view.signal]
         lines = []
@@ -64,7 +64,7 @@ class GradNormsPane(GuardedPlot):
         else:
             variants = ["weight gradient ‖dW‖ per layer (log)", "‖dW‖ per layer (log)"]
             variants.append("‖dW‖ (log)")
-        self.draw(
+        return Figure(
             lines,
             title=fit_title(variants, self.size.width - TITLE_MARGIN),
             log_y=True,

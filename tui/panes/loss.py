@@ -16,6 +16,7 @@ import numpy as np
 from bp_tui.tui.panes.plotting import (
     BAND_COLOR,
     TITLE_MARGIN,
+    Figure,
     GuardedPlot,
     Line,
     envelope,
@@ -41,7 +42,7 @@ class LossPane(GuardedPlot):
     def __init__(self, **kwargs: object) -> None:
         super().__init__("loss", **kwargs)
 
-    def show(self, view: RunView) -> None:
+    def figure(self, view: RunView) -> Figure:
         loss = view.series("loss", points=self.points)
         acc = view.series("accuracy", points=self.points)
         lines = [
@@ -74,7 +75,7 @@ class LossPane(GuardedPlot):
                 "loss · accuracy (right)",
                 "loss",
             ]
-        self.draw(
+        return Figure(
             lines,
             title=fit_title(variants, self.size.width - TITLE_MARGIN),
             log_y=view.log_y or auto,

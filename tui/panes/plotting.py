@@ -40,6 +40,31 @@ class Line:
 
 
 @dataclass
+class Figure:
+    """What a plot pane draws from a run: its lines and how (``GuardedPlot.draw``).
+
+    ``zeros``: on a log axis, draw exact zeros at a floor row labelled "0" (below the
+    smallest positive decade) instead of dropping them. ``end_labels``: write each
+    left-axis line's label at its last point instead of a legend. ``ylim`` / ``yticks``
+    fix the left axis (e.g. 0..100 %). ``vlines``: (step, colour) marks of events
+    (divergence, an lr or clipping change) inside the x range. ``title`` None: the
+    pane's own.
+    """
+
+    lines: list[Line]
+    title: str | None = None
+    log_y: bool = False
+    xlim: tuple[float, float] | None = None
+    hlines: tuple[tuple[float, str], ...] = ()
+    ylim: tuple[float, float] | None = None
+    yticks: tuple[list[float], list[str]] | None = None
+    ylim_right: tuple[float, float] | None = None
+    zeros: bool = False
+    end_labels: bool = False
+    vlines: Sequence[tuple[float, str]] = ()
+
+
+@dataclass
 class Drawn:
     """What ``draw`` handed to plotext, kept for tests and the screenshot check."""
 
@@ -227,12 +252,16 @@ class GuardedPlot(PlotextPlot):
         self.shown_key: object = None
         #: the lines of the last draw, drawn by render() after plotext's layout
         self._lines: list[FastLine] = []
-        self._recipe: tuple[list[Line], dict[str, Any]] | None = None  # the last draw's
+        self._recipe: Figure | None = None  # the last draw's
         self._built = False  # whether render built the figure _figure laid out
 
-    def show(self, view: RunView) -> None:
-        """Draw this pane from ``view`` (each pane says what it plots)."""
+    def figure(self, view: RunView) -> Figure:
+        """What this pane plots from ``view`` (each pane says), without drawing it."""
         raise NotImplementedError
+
+    def show(self, view: RunView) -> None:
+        """Draw this pane from ``view``."""
+        self.draw(self.figure(view))
 
     @property
     def points(self) -> int:
@@ -247,41 +276,28 @@ class GuardedPlot(PlotextPlot):
         """Text rows inside the frame (title, two borders and the x ticks take four)."""
         return max(1, self.size.height - 4)
 
-    def draw(self, lines: list[Line], **options: Any) -> None:
-        """Replace the plot with ``lines`` (see ``_figure`` for the options) and repaint.
+    def draw(self, figure: Figure) -> None:
+        """Replace the plot with ``figure`` and repaint.
 
-        The lines and options are kept: plotext changes its figure in place while
-        building it (a log axis takes the log of the data), so ``render`` lays the
-        figure out again before building it a second time (a theme change, a resize).
+        The figure is kept: plotext changes its figure in place while building it (a
+        log axis takes the log of the data), so ``render`` lays the figure out again
+        before building it a second time (a theme change, a resize).
         """
-        self._recipe = (lines, options)
-        self.drawn = self._figure(lines, **options)
+        self._recipe = figure
+        self.drawn = self._figure(figure)
         self._built = False
         self.refresh()
 
-    def _figure(
-        self,
-        lines: list[Line],
-        *,
-        title: str | None = None,
-        log_y: bool = False,
-        xlim: tuple[float, float] | None = None,
-        hlines: tuple[tuple[float, str], ...] = (),
-        ylim: tuple[float, float] | None = None,
-        yticks: tuple[list[float], list[str]] | None = None,
-        ylim_right: tuple[float, float] | None = None,
-        zeros: bool = False,
-        end_labels: bool = False,
-        vlines: Sequence[tuple[float, str]] = (),
-    ) -> Drawn:
-        """Lay plotext's figure out for ``lines``, guarded against inf, log of <= 0 and no data.
-
-        ``zeros``: on a log axis, draw exact zeros at a floor row labelled "0" (below
-        the smallest positive decade) instead of dropping them. ``end_labels``: write
-        each left-axis line's label at its last point instead of a legend. ``ylim`` /
-        ``yticks`` fix the left axis (e.g. 0..100 %). ``vlines``: (step, colour) marks
-        of events (divergence, an lr or clipping change) inside the x range.
-        """
+    def _figure(self, figure: Figure) -> Drawn:
+        """Lay plotext's figure out, guarded against inf, log of <= 0 and no data."""
+        lines, title, log_y, xlim = figure.lines, figure.title, figure.log_y, figure.xlim
+        hlines, ylim, yticks, ylim_right = (
+            figure.hlines,
+            figure.ylim,
+            figure.yticks,
+            figure.ylim_right,
+        )
+        zeros, end_labels, vlines = figure.zeros, figure.end_labels, figure.vlines
         # plotext 5.3's annotations are wrong (yside typed as a float): untyped here
         plt: Any = self.plt
         plt.clear_figure()
@@ -464,7 +480,7 @@ class GuardedPlot(PlotextPlot):
     def _build(self) -> Text:
         """``PlotextPlot.render``, with the lines drawn by ``braille.build``."""
         if self._built and self._recipe is not None:
-            self._figure(*self._recipe[:1], **self._recipe[1])  # a fresh figure to build
+            self._figure(self._recipe)  # a fresh figure to build
         plot, (w, h) = self.plt, self.size
         plot.plotsize(w, h)
         plot._set_size(w, h)  # see PlotextPlot.render: resizing needs both

@@ -1,25 +1,28 @@
 """Compare mode: two runs side by side (a scenario and its fix), in the same panes.
 
 Each run has its own source (a live trainer child each, or a recording each) and its
-own ``History``; the plot panes are the dashboard's own classes, each drawn once per
-run into a capture and then once with both runs' lines (``OverlayMixin``): the first
-run (``broken``, marked ✗) in warm colours, the second (``fixed``, ✓) in cool ones,
-every line labelled at its end with its run's mark, and a legend line saying which
-is which. Two decision-boundary panes, one per run. Every key acts on both runs:
-pause, step, restart, speed, learning rate, clip mode.
+own ``History``; the plot panes are the dashboard's own classes: each pane's
+``figure(view)`` is taken once per run and the two are drawn as one (``show_pair``):
+the first run (``broken``, marked ✗) in warm colours, the second (``fixed``, ✓) in
+cool ones, every line labelled at its end with its run's mark, and a legend line
+saying which is which. Two decision-boundary panes, one per run. Every key acts on
+both runs: pause, step, restart, speed, learning rate, clip mode. As on the
+dashboard, what the user controls is reactive state whose watchers tell both sources
+and the status lines; the keys are ``keys.COMPARE_KEYS``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import Screen
+from textual.reactive import reactive
 from textual.widgets import Footer, Static
 
 from bp_tui.core.config import CLIP_MODES, Scenario
@@ -29,12 +32,11 @@ from bp_tui.tui.panes.clipping import ClippingPane
 from bp_tui.tui.panes.dead_units import DeadUnitsPane
 from bp_tui.tui.panes.grad_norms import GradNormsPane
 from bp_tui.tui.panes.loss import LossPane
-from bp_tui.tui.panes.plotting import Line, fit_title
+from bp_tui.tui.panes.plotting import Figure, GuardedPlot, Line, fit_title
 from bp_tui.tui.panes.status import StatusInfo, StatusLine
 from bp_tui.tui.panes.view import RunView
+from bp_tui.tui.screens.controls import RunControls
 from bp_tui.tui.screens.dashboard import (
-    COMPACT_HEIGHT,
-    COMPACT_WIDTH,
     HISTORY_CAPACITY,
     POLL_INTERVAL,
     DashboardScreen,
@@ -42,6 +44,8 @@ from bp_tui.tui.screens.dashboard import (
     slow_down,
     speed_up,
 )
+from bp_tui.tui.screens.help import HelpScreen
+from bp_tui.tui.screens.keys import COMPARE_KEYS
 from bp_tui.tui.sources.base import EventSource
 
 # Per run: its mark (a scenario and its fix; two other runs are "A:" and "B:"), the
@@ -73,83 +77,50 @@ class Side:
         return run_state(self.source, self.error, self.end, paused)
 
 
-class OverlayMixin:
-    """Draws a pane class's own ``show(view)`` for two runs into one plot."""
-
-    def show_pair(self, sides: Sequence[Side]) -> None:
-        captured: list[tuple[list[Line], dict[str, Any]]] = []
-
-        def capture(lines: list[Line], **kwargs: Any) -> None:
-            captured.append((lines, kwargs))
-
-        self.draw = capture  # type: ignore[method-assign]
-        try:
-            for side in sides:
-                self.show(side.view)  # type: ignore[attr-defined]
-        finally:
-            del self.draw
-        marks = [side.mark or MARKS[n % 2] for n, side in enumerate(sides)]
-        merged: list[Line] = []
-        hlines: list[tuple[float, str]] = []
-        for n, (lines, kwargs) in enumerate(captured):
-            palette = PALETTES[n % 2]
-            for i, line in enumerate(lines):
-                line.label = f"{marks[n]}{line.label}"
-                line.color = palette[i % len(palette)]
-                merged.append(line)
-            hlines += [(value, palette[0]) for value, _ in kwargs.get("hlines", ())]
-        base = dict(captured[0][1])
-        titles = [str(k.get("title", "")) for _, k in captured]
-        if len(set(titles)) > 1:  # e.g. saturation (sigmoid) beside dead units (relu)
-            short = [t.split(" (")[0].split(" per ")[0] for t in titles]
-            variants = [
-                " · ".join(f"{marks[n]} {t}" for n, t in enumerate(v)) for v in (titles, short)
-            ]
-            variants.append(titles[0])  # too narrow for both: the first run's
-            # plotext drops a title wider than the plot area (the axis labels take ~6)
-            base["title"] = fit_title(variants, self.size.width - 8)  # type: ignore[attr-defined]
-        xlims = [k["xlim"] for _, k in captured if k.get("xlim")]
-        base["xlim"] = (min(a for a, _ in xlims), max(b for _, b in xlims)) if xlims else None
-        base["log_y"] = any(k.get("log_y") for _, k in captured)
-        base["hlines"] = tuple(hlines)
-        base["end_labels"] = True  # the marks tell the runs apart without colour
-        self.draw(merged, **base)  # type: ignore[attr-defined]
+def show_pair(pane: GuardedPlot, sides: Sequence[Side]) -> None:
+    """Draw ``pane``'s own figure of each run as one plot, each run's lines in its
+    palette and labelled with its mark."""
+    figures = [pane.figure(side.view) for side in sides]
+    marks = [side.mark or MARKS[n % 2] for n, side in enumerate(sides)]
+    merged: list[Line] = []
+    hlines: list[tuple[float, str]] = []
+    for n, fig in enumerate(figures):
+        palette = PALETTES[n % 2]
+        for i, line in enumerate(fig.lines):
+            line.label = f"{marks[n]}{line.label}"
+            line.color = palette[i % len(palette)]
+            merged.append(line)
+        hlines += [(value, palette[0]) for value, _ in fig.hlines]
+    title = figures[0].title
+    titles = [str(fig.title or "") for fig in figures]
+    if len(set(titles)) > 1:  # e.g. saturation (sigmoid) beside dead units (relu)
+        short = [t.split(" (")[0].split(" per ")[0] for t in titles]
+        variants = [" · ".join(f"{marks[n]} {t}" for n, t in enumerate(v)) for v in (titles, short)]
+        variants.append(titles[0])  # too narrow for both: the first run's
+        # plotext drops a title wider than the plot area (the axis labels take ~6)
+        title = fit_title(variants, pane.size.width - 8)
+    xlims = [fig.xlim for fig in figures if fig.xlim]
+    merged_figure: Figure = replace(
+        figures[0],
+        lines=merged,
+        title=title,
+        xlim=(min(a for a, _ in xlims), max(b for _, b in xlims)) if xlims else None,
+        log_y=any(fig.log_y for fig in figures),
+        hlines=tuple(hlines),
+        end_labels=True,  # the marks tell the runs apart without colour
+    )
+    pane.draw(merged_figure)
 
 
-class CompareLoss(OverlayMixin, LossPane):
-    pass
+PLOTS = (LossPane, GradNormsPane, DeadUnitsPane, ClippingPane)
 
 
-class CompareGradNorms(OverlayMixin, GradNormsPane):
-    pass
-
-
-class CompareDead(OverlayMixin, DeadUnitsPane):
-    pass
-
-
-class CompareClipping(OverlayMixin, ClippingPane):
-    pass
-
-
-PLOTS = (CompareLoss, CompareGradNorms, CompareDead, CompareClipping)
-
-
-class CompareScreen(Screen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_pause", "pause both"),
-        Binding("v", "cycle_view", "view"),
-        Binding("n", "single_step", "step"),
-        Binding("r", "restart", "restart"),
-        Binding("plus,equals_sign", "faster", "faster", key_display="+"),
-        Binding("minus", "slower", "slower", key_display="-"),
-        Binding("left_square_bracket", "lr_half", "lr/2", key_display="["),
-        Binding("right_square_bracket", "lr_double", "lr×2", key_display="]"),
-        Binding("c", "cycle_clip", "clip"),
-        Binding("l", "toggle_log", "log"),
-        # opened from the dashboard (m): back to it; `bp-tui compare` has nothing below
-        Binding("escape", "back", "back"),
-    ]
+class CompareScreen(RunControls):
+    KEYS: ClassVar[list[Binding]] = COMPARE_KEYS  # the help lists these (keys.py)
+    BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
+    # The dashboard's sizes: below them one view at a time (v: plots or boundaries).
+    HORIZONTAL_BREAKPOINTS = DashboardScreen.HORIZONTAL_BREAKPOINTS
+    VERTICAL_BREAKPOINTS = DashboardScreen.VERTICAL_BREAKPOINTS
     DEFAULT_CSS = """
     #cmp-legend { height: 1; background: $panel; }
     .cmp-status { height: 1; background: $panel; }
@@ -158,11 +129,22 @@ class CompareScreen(Screen[None]):
     #cmp-plots > * { height: 1fr; text-wrap: nowrap; text-overflow: clip; }
     #cmp-boundaries { width: 40; }
     #cmp-boundaries > BoundaryPane { height: 1fr; padding: 0 1; }
-    CompareScreen.-compact #cmp-boundaries { display: none; }
-    CompareScreen.-compact.-view-boundary #cmp-plots { display: none; }
-    CompareScreen.-compact.-view-boundary #cmp-boundaries { display: block; width: 1fr; }
-    CompareScreen.-compact.-view-boundary #cmp-boundaries { layout: horizontal; }
+    CompareScreen.-narrow #cmp-boundaries, CompareScreen.-short #cmp-boundaries {
+        display: none;
+    }
+    CompareScreen.-narrow.-view-boundary #cmp-plots,
+    CompareScreen.-short.-view-boundary #cmp-plots { display: none; }
+    CompareScreen.-narrow.-view-boundary #cmp-boundaries,
+    CompareScreen.-short.-view-boundary #cmp-boundaries {
+        display: block; width: 1fr; layout: horizontal;
+    }
     """
+
+    # paused, speed and clip_mode (RunControls) apply to both runs at once.
+    view_name: reactive[str] = reactive("plots", init=False)
+    """The view a small terminal shows (v): the plots or the two boundaries."""
+    log_y: reactive[bool] = reactive(False, init=False)
+    """Log scale on the loss plot (l)."""
 
     def __init__(self, sides: Sequence[Side], *, fps: float = 6.0, speed: float | None = None):
         super().__init__()
@@ -170,12 +152,9 @@ class CompareScreen(Screen[None]):
         for n, side in enumerate(self.sides):
             side.mark = side.mark or MARKS[n % 2]
         self.fps = fps
-        self.speed = float(speed) if speed else 0.0
-        self.paused = False
-        self.clip_mode = self.sides[0].scenario.train.clip
-        self.view_name = "plots"
-        self.dirty = True
-        self.log_y = False
+        self.set_reactive(CompareScreen.speed, float(speed) if speed else 0.0)
+        self.set_reactive(CompareScreen.clip_mode, self.sides[0].scenario.train.clip)
+        self._drawn_key: object = None  # what the last frame was drawn from
 
     def compose(self) -> ComposeResult:
         yield Static(self.legend(), id="cmp-legend")
@@ -198,27 +177,36 @@ class CompareScreen(Screen[None]):
         )
 
     def on_mount(self) -> None:
-        self._apply_size_class()
         for side in self.sides:
             self._start(side)
         self.set_interval(POLL_INTERVAL, self.poll)
         self.set_interval(1.0 / self.fps, self.redraw)
 
     def on_resize(self) -> None:
-        self._apply_size_class()
-        self.dirty = True
+        self.call_after_refresh(self.redraw, True)  # the panes have their new size then
 
     @property
     def compact(self) -> bool:
-        w, h = self.app.size
-        return w < COMPACT_WIDTH or h < COMPACT_HEIGHT
-
-    def _apply_size_class(self) -> None:
-        self.set_class(self.compact, "-compact")
-        self.set_class(self.view_name == "boundary", "-view-boundary")
+        """Whether the terminal is too small to show every pane at once."""
+        return self.has_class("-narrow") or self.has_class("-short")
 
     def on_unmount(self) -> None:
         self.close_sources()
+
+    # -- reactive state ----------------------------------------------------------------
+    def watch_view_name(self, view_name: str) -> None:
+        self.set_class(view_name == "boundary", "-view-boundary")
+        self.call_after_refresh(self.redraw, True)  # after the layout gave the panes a size
+
+    def watch_log_y(self, log_y: bool) -> None:
+        for side in self.sides:
+            side.view.log_y = log_y
+        self.redraw(force=True)
+
+    def update_status(self) -> None:
+        if self.is_mounted:
+            for n in range(len(self.sides)):
+                self.query_one(f"#cmp-status-{n}", StatusLine).info = self.status_info(n)
 
     # -- the two sources -----------------------------------------------------------------
     def _start(self, side: Side) -> None:
@@ -228,13 +216,17 @@ class CompareScreen(Screen[None]):
         side.source.start()
         if self.speed > 0:
             side.source.command("speed", self.speed)
-        self.dirty = True
 
     def close_sources(self) -> None:
+        """End both runs together: a live source's ``close`` waits for its child to exit,
+        and one after the other those waits added up (q took over the design's 2 s on a
+        loaded machine)."""
+        sources = [side.source for side in self.sides if side.source is not None]
         for side in self.sides:
-            if side.source is not None:
-                side.source.close()
-                side.source = None
+            side.source = None
+        if sources:
+            with ThreadPoolExecutor(max_workers=len(sources)) as pool:
+                list(pool.map(lambda source: source.close(), sources))
 
     def send(self, name: str, value: float | str | None = None) -> None:
         for side in self.sides:
@@ -262,8 +254,7 @@ class CompareScreen(Screen[None]):
                 elif kind == "reset":
                     side.history.clear()
                     side.end = None
-            self.dirty = self.dirty or bool(events)
-            self.query_one(f"#cmp-status-{n}", StatusLine).info = self.status_info(n)
+        self.update_status()
 
     def status_info(self, n: int) -> StatusInfo:
         side = self.sides[n]
@@ -281,15 +272,15 @@ class CompareScreen(Screen[None]):
         )
 
     def redraw(self, force: bool = False) -> None:
-        if not (self.dirty or force):
+        """Redraw the visible panes when either run changed since the last frame."""
+        key = tuple(side.view.state_key() for side in self.sides)
+        if key == self._drawn_key and not force:
             return
-        self.dirty = False
-        for side in self.sides:
-            side.view.log_y = self.log_y
+        self._drawn_key = key
         with self.app.batch_update():
             if not self.compact or self.view_name == "plots":
                 for kind in PLOTS:
-                    self.query_one(kind).show_pair(self.sides)
+                    show_pair(self.query_one(kind), self.sides)
             if not self.compact or self.view_name == "boundary":
                 for pane in self.query(BoundaryPane):
                     pane.show(force)
@@ -306,7 +297,6 @@ class CompareScreen(Screen[None]):
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
-        self.send("pause" if self.paused else "resume")
 
     def action_single_step(self) -> None:
         if self.paused:
@@ -316,19 +306,18 @@ class CompareScreen(Screen[None]):
 
     def action_restart(self) -> None:
         self.close_sources()
-        self.paused = False
+        self.set_reactive(CompareScreen.paused, False)  # the new runs start running
         for n, side in enumerate(self.sides):
             self.query_one(f"#cmp-boundary-{n}", BoundaryPane).feed([{"type": "reset"}])
             self._start(side)
+        self.update_status()
         self.redraw(force=True)
 
     def action_faster(self) -> None:
         self.speed = speed_up(self.speed)
-        self.send("speed", self.speed)
 
     def action_slower(self) -> None:
         self.speed = slow_down(self.speed)
-        self.send("speed", self.speed)
 
     def _scale_lr(self, factor: float) -> None:
         # Each run's own rate (a fix may train at another one) times the factor.
@@ -349,19 +338,15 @@ class CompareScreen(Screen[None]):
 
     def action_cycle_clip(self) -> None:
         self.clip_mode = CLIP_MODES[(CLIP_MODES.index(self.clip_mode) + 1) % len(CLIP_MODES)]
-        self.send("clip", self.clip_mode)
 
     def action_toggle_log(self) -> None:
         self.log_y = not self.log_y
-        self.redraw(force=True)
 
     def action_cycle_view(self) -> None:
         if not self.compact:
             self.notify("Every pane is shown at this size.", timeout=2)
             return
         self.view_name = "boundary" if self.view_name == "plots" else "plots"
-        self._apply_size_class()
-        self.call_after_refresh(self.redraw, True)
 
 
 class CompareApp(App[int]):
@@ -382,6 +367,10 @@ class CompareApp(App[int]):
 
     def close_sources(self) -> None:
         self.compare.close_sources()
+
+    def action_help(self) -> None:
+        """`?`: the compare screen's keys (``HelpScreen``'s own `?` closes it)."""
+        self.push_screen(HelpScreen(self.compare.KEYS, compare=True))
 
     async def action_quit(self) -> None:
         self.close_sources()  # both children end before the terminal is restored

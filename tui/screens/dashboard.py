@@ -25,7 +25,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Markdown, Static
 
@@ -44,6 +43,7 @@ from bp_tui.tui.panes.plotting import GuardedPlot
 from bp_tui.tui.panes.status import StatusInfo, StatusLine
 from bp_tui.tui.panes.view import RunView
 from bp_tui.tui.screens.backprop import BackpropScreen
+from bp_tui.tui.screens.controls import RunControls
 from bp_tui.tui.screens.gradcheck import GradcheckScreen
 from bp_tui.tui.screens.keys import LIVE_KEYS, PANES
 
@@ -110,7 +110,7 @@ def run_state(
     return "paused" if paused else "running"
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(RunControls):
     KEYS: ClassVar[list[Binding]] = LIVE_KEYS  # the help lists these (keys.py)
     BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
     # Whether the source is a live trainer that answers "trace" and "gradcheck".
@@ -130,12 +130,7 @@ class DashboardScreen(Screen[None]):
     # a zoomed pane keeps the status line and the footer (the state and `z` to go back)
     ALLOW_IN_MAXIMIZED_VIEW: ClassVar[str | None] = "StatusLine, Footer"
 
-    paused: reactive[bool] = reactive(False, init=False)
-    """Whether the user paused the run (space)."""
-    speed: reactive[float] = reactive(0.0, init=False)
-    """Target training steps per second, 0 = as fast as possible (+ / -)."""
-    clip_mode: reactive[str] = reactive("none", init=False)
-    """Gradient clipping asked of the trainer: none | norm | value (c)."""
+    # paused, speed and clip_mode: RunControls (controls.py), shared with compare mode
     view_name: reactive[str] = reactive(VIEWS[0], init=False)
     """The view a small terminal shows (v): plots, flow (bars + table) or lesson."""
     error: reactive[str | None] = reactive(None, init=False)
@@ -225,18 +220,6 @@ class DashboardScreen(Screen[None]):
         self.close_source()
 
     # -- reactive state ----------------------------------------------------------------
-    def watch_paused(self, paused: bool) -> None:
-        self.send("pause" if paused else "resume")
-        self.update_status()
-
-    def watch_speed(self, speed: float) -> None:
-        self.send("speed", speed)
-        self.update_status()
-
-    def watch_clip_mode(self, mode: str) -> None:
-        self.send("clip", mode)
-        self.update_status()
-
     def watch_error(self) -> None:
         self.update_status()
 

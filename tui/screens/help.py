@@ -15,7 +15,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-from bp_tui.tui.screens.keys import markdown_table
+from bp_tui.tui.screens.keys import COMPARE_PALETTE_ROW, PALETTE_ROW, markdown_table
 
 PANES = """\
 **Panes.** Loss (a smoothed line) and accuracy over steps; ‖dW‖ of every layer (log
@@ -33,6 +33,15 @@ PgUp/PgDn or the mouse wheel; `z` shows the selected pane on the whole screen. O
 small terminal `v` shows the plots, the gradient flow with the table, or the lesson.
 """
 
+COMPARE_PANES = """\
+**Panes.** Each pane draws both runs: the first (broken, ✗) in warm colours, the
+second (fixed, ✓) in cool ones, every line labelled at its end with its run's mark and
+a legend saying which is which: loss, ‖dW‖ per layer (log), dead or saturated units,
+the global gradient norm with the clipping threshold; below, each run's decision
+boundary and status line. Every key acts on both runs. On a small terminal `v` shows
+the plots or the two decision boundaries.
+"""
+
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -40,10 +49,15 @@ class HelpScreen(ModalScreen[None]):
         Binding("q", "dismiss", "close", show=False),
     ]
 
-    def __init__(self, keys: Iterable[Binding]) -> None:
+    def __init__(self, keys: Iterable[Binding], *, compare: bool = False) -> None:
+        """The help of the dashboard (and replay, watch), or with ``compare`` of the
+        compare screen: its palette offers less and its panes hold two runs."""
         super().__init__()
         self.keys = list(keys)
+        self.palette = COMPARE_PALETTE_ROW if compare else PALETTE_ROW
+        self.panes = COMPARE_PANES if compare else PANES
 
     def compose(self) -> ComposeResult:
+        table = markdown_table(self.keys, self.palette)
         with VerticalScroll(id="help"):
-            yield Markdown(f"# bp-tui keys\n\n{markdown_table(self.keys)}\n\n{PANES}")
+            yield Markdown(f"# bp-tui keys\n\n{table}\n\n{self.panes}")

@@ -1,4 +1,4 @@
-"""The key tables: one per dashboard screen, the single source of every key list.
+"""The key tables: one per screen, the single source of every key list.
 
 The footer shows the bindings with ``show=True``; the help screen and the README's key
 table are made from the same lists by ``key_rows`` (``description`` is the footer's
@@ -13,6 +13,7 @@ the fix, and a live run cannot seek.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from textual.binding import Binding
 
@@ -222,14 +223,42 @@ GRADCHECK = Binding(
 LIVE_KEYS = [*HEAD, *RUN, *VIEW, *LIVE, *MECHANISM, GRADCHECK]
 WATCH_KEYS = [*HEAD, RUN[0], *RECORDED, *VIEW, *MECHANISM]  # a followed file has no pace
 REPLAY_KEYS = [*HEAD, *RUN, *SEEK, *RECORDED, *VIEW, *MECHANISM]
-# Textual's own keys the help lists too (ctrl+c quits as well as q: see app.py).
-APP_ROWS = [
-    (
-        "ctrl+p",
-        "command palette: start any scenario, change the theme, the backprop view, "
-        "the gradient check",
-    )
+
+
+def on_both(action: str, description: str, tooltip: str) -> Binding:
+    """The live dashboard's key for ``action`` in compare mode, where it acts on both
+    runs: the same key, in the footer with ``description``, in the help with ``tooltip``."""
+    live = next(b for b in LIVE_KEYS if b.action == action)
+    return replace(live, description=description, tooltip=tooltip, show=True, group=None)
+
+
+# Compare mode (`bp-tui compare`, `m`): every key acts on both runs.
+COMPARE = [
+    on_both("toggle_pause", "pause both", "pause / resume both runs"),
+    on_both("cycle_view", "view", "small terminals: the plots ↔ the two decision boundaries"),
+    on_both("single_step", "step", "one step of each run (while paused)"),
+    on_both("restart", "restart", "restart both runs from step 1 (same speed)"),
+    on_both("faster", "faster", "faster: more training steps per second, both runs"),
+    on_both("slower", "slower", "slower: fewer training steps per second, both runs"),
+    on_both("lr_half", "lr/2", "halve each run's own learning rate, live"),
+    on_both("lr_double", "lr×2", "double each run's own learning rate, live"),
+    on_both("cycle_clip", "clip", "cycle both runs' gradient clipping: none → norm → value"),
+    on_both("toggle_log", "log", "log scale on the loss plot"),
+    # opened from the dashboard (m): back to it; `bp-tui compare` has nothing below
+    Binding("escape", "back", "back", tooltip="opened with m: back to the dashboard's run"),
 ]
+# ? and q last: the footer keeps the order it had before compare used this table.
+COMPARE_KEYS = [*COMPARE, *HEAD]
+# Textual's own key the help lists too (ctrl+c quits as well as q: see app.py): what its
+# palette offers on each screen.
+PALETTE_ROW = (
+    "ctrl+p",
+    "command palette: start any scenario, change the theme, the backprop view, the gradient check",
+)
+COMPARE_PALETTE_ROW = (
+    "ctrl+p",
+    "command palette: change the theme (opened with m: also start any scenario)",
+)
 
 
 def key_label(binding: Binding) -> str:
@@ -237,15 +266,18 @@ def key_label(binding: Binding) -> str:
     return binding.key_display or binding.key.split(",")[0]
 
 
-def key_rows(bindings: Iterable[Binding]) -> list[tuple[str, str]]:
-    """(key, what it does) for every binding with a tooltip, in table order."""
-    return [(key_label(b), b.tooltip) for b in bindings if b.tooltip] + APP_ROWS
+def key_rows(
+    bindings: Iterable[Binding], palette: tuple[str, str] = PALETTE_ROW
+) -> list[tuple[str, str]]:
+    """(key, what it does) for every binding with a tooltip, in table order, then the
+    palette's row."""
+    return [(key_label(b), b.tooltip) for b in bindings if b.tooltip] + [palette]
 
 
-def markdown_table(bindings: Iterable[Binding]) -> str:
+def markdown_table(bindings: Iterable[Binding], palette: tuple[str, str] = PALETTE_ROW) -> str:
     """The rows as a Markdown table (the help screen's and the README's)."""
     lines = ["| key | what it does |", "|---|---|"]
-    lines += [f"| `{key}` | {text} |" for key, text in key_rows(bindings)]
+    lines += [f"| `{key}` | {text} |" for key, text in key_rows(bindings, palette)]
     return "\n".join(lines)
 
 
@@ -260,6 +292,10 @@ def readme_tables() -> str:
             "cannot change) and `r` reads the file again; replay adds the seek keys:",
             "",
             "\n".join(seek[:-1]),  # without the ctrl+p row, listed above
+            "",
+            "`bp-tui compare` (and `m` in the dashboard) has these keys, besides `?` and `q`:",
+            "",
+            "\n".join(markdown_table(COMPARE).split("\n")[:-1]),
         ]
     )
 
