@@ -23,9 +23,14 @@ import os
 import re
 import tempfile
 import time
+from typing import TYPE_CHECKING
 
 from bench.config import BenchConfig
 from bench.report import Row
+
+if TYPE_CHECKING:
+    from bp_tui.tui.history import History
+    from bp_tui.tui.sources.replay import ReplaySource
 
 OPEN_TARGET = 3.0
 SEEK_TARGET = 0.5
@@ -66,7 +71,7 @@ def long_recording(folder: str, steps: int) -> str:
     return path
 
 
-def _seek(source, history, target: int) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+def _seek(source: ReplaySource, history: History, target: int) -> tuple[float, int]:
     """Seconds and polls until a seek to position ``target`` has been played."""
     polls = 0
     t0 = time.perf_counter()

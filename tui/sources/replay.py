@@ -238,7 +238,7 @@ class ReplaySource:
     def _skim_some(self) -> list[dict[str, Any]]:
         """The next skimmed steps; after the last, reading goes on from ``_resume``."""
         assert self._reader is not None
-        out = []
+        out: list[dict[str, Any]] = []
         for _ in range(min(SKIM_BATCH, len(self._skim))):
             position = self._skim.popleft()
             got = self._reader.read(position, 1)

@@ -299,7 +299,7 @@ class StepReader:
             return []
         parser = StreamParser(index.path)  # each line checked as the reader checks it
         parser.last_step = int(index.steps[first - 1]) if first else None
-        out = []
+        out: list[dict[str, Any]] = []
         at_lines = index.lines[first : first + n].tolist()
         expected = index.steps[first : first + n].tolist()
         for at, step, number in zip((offsets - start).tolist(), expected, at_lines, strict=True):
