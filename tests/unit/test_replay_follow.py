@@ -270,6 +270,31 @@ def test_a_faulty_step_line_is_found_when_played_in_the_reader_s_words(
     assert src.total == 6 and src.poll() == []
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '{"type":"step","step":7,"loss":1,"step":9}',
+        '{"type":"step","step":7,"loss":1,"type":"end"}',
+        '{"type":"step","step":7,"loss":1,"type":"note"}',
+    ],
+)
+def test_a_step_line_that_gives_type_or_step_twice_stops_the_replay_there(
+    tmp_path: Path, bad: str
+) -> None:
+    """The index reads a step line's start only; JSON's last duplicate key wins, so such
+    a line is another event than its start says: the replay stops there, saying so."""
+    path = tmp_path / "run.jsonl"
+    lines = _lines(12)
+    path.write_text("".join([*lines[:7], bad + "\n", *lines[8:]]))
+    src, _clock, shown = _replay(path, speed=0)
+    _poll_until_done(src, shown)
+    assert shown.numbers == [1, 2, 3, 4, 5, 6] and shown.end is None
+    assert src.status == (
+        f'error: {path}: line 8: found "type" or "step" given twice in a step line, '
+        "allowed each key once"
+    )
+
+
 def _long_recording(path: Path, n: int, bad_at: int | None = None) -> list[dict[str, Any]]:
     """Steps 1..n as bp-tui writes them (line k + 1 holds step k), step ``bad_at``'s line
     damaged; returns the steps read_stream reads."""

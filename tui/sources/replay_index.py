@@ -29,6 +29,9 @@ from bp_tui.core.stream import MAX_LINE_BYTES, StreamError, StreamParser
 _CHUNK = 1 << 18  # bytes read per system call while indexing
 _STEP_PREFIX = b'{"type":"step","step":'  # how every step line bp-tui writes begins
 _MAX_DIGITS = 18  # a step number of at most 18 digits is below 2**63
+# A line that begins as step N but says otherwise further on (JSON's last duplicate key
+# wins), which the index, reading only its start, cannot see: read_stream would take it.
+_TWICE = 'found "type" or "step" given twice in a step line, allowed each key once'
 
 
 def _empty() -> np.ndarray:
@@ -307,13 +310,17 @@ class StepReader:
                 self._stop(self._changed())  # shorter, or its lines have moved
                 break
             nl = data.find(b"\n", at)
+            raw = data[at : nl if nl >= 0 else len(data)]
             parser.lines = number - 1
-            events = parser.feed(data[at : nl if nl >= 0 else len(data)] + b"\n")
-            if parser.error is not None and not self._rewritten():
-                self._stop(parser.error, at=first + len(out))
-                break
-            if parser.error is not None or not events or events[0]["step"] != step:
-                self._stop(self._changed())
+            events = parser.feed(raw + b"\n")
+            problem = parser.error
+            found = [(e["type"], e.get("step")) for e in events]  # the index found one step
+            if problem is not None and self._rewritten():
+                problem = self._changed()
+            elif problem is None and found != [("step", step)]:
+                problem = self._misread(raw, step, number)
+            if problem is not None:
+                self._stop(problem, at=first + len(out))
                 break
             out.append(events[0])
         if first <= self.checked:
@@ -321,8 +328,16 @@ class StepReader:
         return out
 
     def _stop(self, error: StreamError, at: int = 0) -> None:
-        """Read nothing from position ``at`` on (0: the file changed, nothing at all)."""
-        self.error, self.limit = error, at
+        """Read nothing from position ``at`` on; nothing at all once the file changed."""
+        self.error, self.limit = error, 0 if error.line is None else at
+
+    def _misread(self, raw: bytes, step: int, number: int) -> StreamError:
+        """Why the line on line ``number`` is not the step the index found there: the
+        file changed, unless the line still begins as that step and says otherwise
+        further on (JSON's last duplicate key wins; the index read only the start)."""
+        if raw.startswith(_STEP_PREFIX + b"%d," % step):
+            return StreamError(self.index.path, number, _TWICE)
+        return self._changed()
 
     def _rewritten(self) -> bool:
         """Whether the file is not the one indexed (grown by appending is the same)."""
