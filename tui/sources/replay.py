@@ -43,7 +43,7 @@ from bp_tui.tui.sources.replay_index import StepReader, StreamIndex, index_strea
 
 DEFAULT_SPEED = 100.0  # training steps/s: a 1500-step scenario replays in 15 s
 SKIM_EVERY = 1000  # a far seek reads one step in this many...
-SKIM_TAIL = 2000  # ...up to this many steps before its target, then every step
+SKIM_TAIL = 1000  # ...up to at least this many steps before its target, then every step
 SKIM_BATCH = 250  # skimmed steps per poll (each is one short read)
 
 
