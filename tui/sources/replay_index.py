@@ -1,16 +1,15 @@
 """StreamIndex: where each step of a recording sits in its file, so a replay can hold 16
 bytes per step (a byte offset and a step number) instead of the step events themselves.
 
-``index_stream(path)`` validates the whole file once, as ``core.stream.read_stream`` does
-(the same ``StreamParser``, the same first fault; a step number must also fit in int64),
-but keeps only the run and end events and two int64 arrays. ``StepReader`` then reads
+``index_stream(path)`` validates the whole file once with the loop under
+``core.stream.read_stream`` (``StreamScan``: the same checks, the same first fault), but
+keeps only the run and end events and two int64 arrays. ``StepReader`` then reads
 the step events back from the file on demand, a bounded span of bytes at a time.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import stat
 from array import array
 from dataclasses import dataclass, field
@@ -19,9 +18,7 @@ from typing import IO, Any
 import numpy as np
 
 from bp_tui.core.events import EventDecodeError, decode
-from bp_tui.core.stream import MAX_LINE_BYTES, StreamError, StreamParser
-
-_CHUNK = 1 << 18  # bytes read per system call while indexing
+from bp_tui.core.stream import StreamError, StreamScan
 
 
 def _empty() -> np.ndarray:
@@ -56,36 +53,9 @@ class StreamIndex:
         return int(self.steps[-1]) if len(self.steps) else 0
 
 
-class _Builder:
-    """Collects the events of one line at a time: (offset, step) pairs into two
-    ``array('q')`` (appending over-allocates by ~1/8 only, and ``done()`` views them as
-    NumPy without a copy, so indexing peaks at ~18 bytes per step)."""
-
-    def __init__(self, index: StreamIndex) -> None:
-        self.index = index
-        self.offsets = array("q")
-        self.steps = array("q")
-
-    def add(self, events: list[dict[str, Any]], offset: int, end: int, line: int) -> None:
-        for event in events:
-            if event["type"] == "run":
-                self.index.run = event
-            elif event["type"] == "end":
-                self.index.end = event
-            elif not -(2**63) <= event["step"] < 2**63:
-                found = f"step: found {event['step']}, allowed an integer below 2**63"
-                self.index.error = StreamError(self.index.path, line, found)
-            else:
-                self.offsets.append(offset)
-                self.steps.append(event["step"])
-                self.index.stop = end
-
-    def done(self) -> StreamIndex:
-        for name in ("offsets", "steps"):
-            values = getattr(self, name)
-            view = np.frombuffer(values, dtype=np.int64) if values else _empty()
-            setattr(self.index, name, view)
-        return self.index
+def _int64(values: array) -> np.ndarray:
+    """An ``array('q')`` viewed as NumPy without a copy."""
+    return np.frombuffer(values, dtype=np.int64) if values else _empty()
 
 
 def _not_seekable(mode: int) -> str | None:
@@ -102,52 +72,44 @@ def _not_seekable(mode: int) -> str | None:
     )
 
 
-_BLANK_LINES = re.compile(rb"(?:[ \t\r]*\n)+")
+def _open_regular(path: str | os.PathLike[str]) -> IO[bytes]:
+    """``path`` opened for reading if it is a regular file; ``StreamError`` if not. Opened
+    without waiting (``O_NONBLOCK``: a FIFO's open would wait for a writer), and nothing
+    is read from anything else."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        problem = _not_seekable(os.fstat(fd).st_mode)
+        if problem is not None:
+            raise StreamError(path, None, problem)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return open(fd, "rb")
 
 
 def index_stream(path: str | os.PathLike[str]) -> StreamIndex:
     """Validate the file at ``path`` and index its step lines; never raises for a bad file
     (the fault is ``error``, with the events before it indexed, as ``read_stream``). A
     pipe, FIFO, device or folder is refused (``error``) without reading from it."""
-    parser = StreamParser(path)
-    build = _Builder(StreamIndex(str(path)))
-
-    def sound() -> bool:
-        return parser.error is None and build.index.error is None
-
-    pending, base = b"", 0  # an incomplete line and its file offset
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO: no wait
-        problem = _not_seekable(os.fstat(fd).st_mode)
-        if problem is not None:
-            os.close(fd)
-            build.index.error = StreamError(path, None, problem)
-            return build.done()
-        os.set_blocking(fd, True)
-        with open(fd, "rb") as f:
-            while sound() and (chunk := f.read(_CHUNK)):
-                data, start = pending + chunk, 0
-                # One line per feed, so that each event is known with its offset.
-                while sound() and (nl := data.find(b"\n", start)) >= 0:
-                    if blank := _BLANK_LINES.match(data, start):  # no events: one feed
-                        parser.feed(data[start : blank.end()])
-                        start = blank.end()
-                        continue
-                    events = parser.feed(data[start : nl + 1])
-                    build.add(events, base + start, base + nl + 1, parser.lines)
-                    start = nl + 1
-                pending, base = data[start:], base + start
-                if len(pending) > MAX_LINE_BYTES:
-                    parser.feed(pending)  # no newline in sight: the parser reports it
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        build.index.error = StreamError(path, None, f"cannot read: {reason.lower()}")
-        return build.done()
-    if sound():
-        parser.feed(pending)  # a last line without its newline: valid only if complete
-        build.add(parser.finish(), base, base + len(pending), parser.lines)
-    build.index.error = build.index.error or parser.error or parser.no_events_error()
-    return build.done()
+    index = StreamIndex(str(path))
+    # array('q') over-allocates by ~1/8 only when appending, and is viewed as NumPy
+    # without a copy: indexing peaks at ~18 bytes per step
+    offsets, steps = array("q"), array("q")
+    scan = StreamScan(path, opener=_open_regular)
+    for start, end, event in scan:
+        kind = event["type"]
+        if kind == "step":
+            offsets.append(start)
+            steps.append(event["step"])
+            index.stop = end
+        elif kind == "run":
+            index.run = event
+        else:
+            index.end = event
+    index.error = scan.error
+    index.offsets, index.steps = _int64(offsets), _int64(steps)
+    return index
 
 
 class StepReader:
