@@ -99,22 +99,10 @@ def format_markdown(rows: list[Row]) -> str:
     return "\n".join(out)
 
 
-def write_json(path: str, machine: dict[str, Any], rows: list[Row], meta: dict[str, Any]) -> None:
-    """Write the run as JSON (machine, meta, rows) atomically: no half-written file."""
-    import os
-    import tempfile
-
+def format_json(machine: dict[str, Any], rows: list[Row], meta: dict[str, Any]) -> str:
+    """The run as a JSON document (machine, meta, rows), ending in a newline."""
     doc = {"machine": machine, **meta, "rows": [r.to_dict() for r in rows]}
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".bench-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=2, allow_nan=False, default=_json_default)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    return json.dumps(doc, indent=2, allow_nan=False, default=_json_default) + "\n"
 
 
 def _json_default(o: Any) -> Any:
