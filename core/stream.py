@@ -230,8 +230,8 @@ class StreamParser:
     fault parsing stops for good: ``error`` holds it and ``feed`` returns nothing more.
     ``finish()`` says the file is complete: a leftover partial line is parsed if it is a
     valid event (a writer that omits the last newline) and reported as truncated if not.
-    ``feed_spans`` and ``finish_spans`` do the same and say where each event's line lies
-    in the stream (byte offsets), for an index of the file.
+    ``offset`` counts the bytes of the complete lines fed; ``StreamScan`` reads each
+    event with its line's byte offsets, for an index of the file.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -251,18 +251,20 @@ class StreamParser:
         return len(self._buffer)
 
     def feed(self, data: bytes) -> list[dict[str, Any]]:
-        return [event for _start, _end, event in self.feed_spans(data)]
+        return [event for _start, _end, event in self._spans(data)]
 
     def finish(self) -> list[dict[str, Any]]:
-        return [event for _start, _end, event in self.finish_spans()]
+        return [event for _start, _end, event in self._finish_spans()]
 
-    def feed_spans(self, data: bytes) -> list[Span]:
-        """As ``feed``, each event with where its line lies in the bytes fed so far:
-        ``(start, end, event)``, ``end`` just past the line's newline."""
+    def _spans(self, data: bytes) -> Iterator[Span]:
+        """``feed``, each event with its line's byte offsets: ``(start, end, event)``.
+
+        A generator, so that a reader that keeps only the offsets (the replay's index)
+        holds one event at a time, not a chunk's worth; it must be run to its end (the
+        partial last line is taken into the buffer first)."""
         if self.error is not None:
-            return []
+            return
         *complete, self._buffer = (self._buffer + data).split(b"\n")
-        out: list[Span] = []
         start = self.offset
         for raw in complete:
             self.lines += 1
@@ -270,16 +272,16 @@ class StreamParser:
             event = self._line(raw, self.lines)
             if self.error is not None:
                 break
+            self.offset = end
             if event is not None:
-                out.append((start, end, event))
+                yield start, end, event
             start = end
-        self.offset = start
         if self.error is None and len(self._buffer) > MAX_LINE_BYTES:
             self._fail(self.lines + 1, f"longer than {MAX_LINE_BYTES} bytes: not an event stream")
-        return out
 
-    def finish_spans(self) -> list[Span]:
-        """As ``finish``, the event with its span (``end``: the end of the bytes fed)."""
+    def _finish_spans(self) -> list[Span]:
+        """``finish``, the event with its line's byte offsets (``end``: the end of the
+        bytes fed)."""
         if not self._buffer.strip():
             self._buffer = b""
             return []
@@ -396,7 +398,7 @@ class StreamScan:
         try:
             with self._opener(self.path) as f:
                 while parser.error is None and (chunk := f.read(_CHUNK)):
-                    yield from parser.feed_spans(chunk)
+                    yield from parser._spans(chunk)
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             self.error = StreamError(self.path, None, f"cannot read: {reason.lower()}")
@@ -404,7 +406,7 @@ class StreamScan:
         except StreamError as exc:  # the opener refused the file
             self.error = exc
             return
-        yield from parser.finish_spans()
+        yield from parser._finish_spans()
         self.error = parser.error or parser.no_events_error()
 
 
