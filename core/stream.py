@@ -78,6 +78,12 @@ class StreamError(Exception):
         where = f"line {line}: " if line is not None else ""
         super().__init__(f"{self.path}: {where}{message}")
 
+    @classmethod
+    def unreadable(cls, path: str | os.PathLike[str], exc: OSError) -> StreamError:
+        """The whole-file fault for a file that cannot be opened or read."""
+        reason = exc.strerror or type(exc).__name__
+        return cls(path, None, f"cannot read: {reason.lower()}")
+
 
 @dataclass
 class StreamContents:
@@ -400,8 +406,7 @@ class StreamScan:
                 while parser.error is None and (chunk := f.read(_CHUNK)):
                     yield from parser._spans(chunk)
         except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            self.error = StreamError(self.path, None, f"cannot read: {reason.lower()}")
+            self.error = StreamError.unreadable(self.path, exc)
             return
         except StreamError as exc:  # the opener refused the file
             self.error = exc

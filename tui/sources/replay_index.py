@@ -151,8 +151,7 @@ class StepReader:
             self._file.seek(start)
             data = self._file.read(stop - start)
         except OSError as exc:
-            reason = (exc.strerror or type(exc).__name__).lower()
-            raise StreamError(index.path, None, f"cannot read: {reason}") from None
+            raise StreamError.unreadable(index.path, exc) from None
         out = []
         expected = index.steps[first : first + n].tolist()
         for at, step in zip((offsets - start).tolist(), expected, strict=True):
