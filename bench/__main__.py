@@ -16,9 +16,7 @@ from collections.abc import Callable
 
 from bench.config import BenchConfig
 from bench.machine import describe, machine_info
-from bench.report import Row, format_markdown, format_table, write_json
-from bp_tui.tui.errors import CliError
-from bp_tui.tui.output_file import check_output_path
+from bench.report import Row, format_json, format_markdown, format_table
 
 # Group name -> module; each module has ``run(cfg) -> list[Row]`` and degrades to rows
 # with a status when what it measures is not available.
@@ -81,7 +79,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.exit(
                 2, f"bench: error: --only: {unknown[0]!r} is not one of {', '.join(GROUPS)}\n"
             )
-    try:  # before minutes of measuring: an output path that cannot be written
+    # The output files are written as every file a user names is (in place, as tee
+    # would): checked now, so a path that cannot be written fails before the run.
+    from bp_tui.tui.errors import CliError
+    from bp_tui.tui.output_file import check_output_path, write_file
+
+    try:
         for option, path in (("--json", args.json), ("--markdown", args.markdown)):
             if path is not None:
                 check_output_path(path, option)
@@ -95,17 +98,18 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(format_table(rows))
     print("\nRatios: each side measured in alternating blocks within this run, medians shown.")
-    if args.json:
-        meta = {"quick": args.quick, "started": t0, "seconds": round(time.time() - t0, 1)}
-        try:
-            write_json(args.json, info, rows, meta)
-        except CliError as exc:
-            parser.exit(2, f"bench: error: {exc}\n")
-        print(f"wrote {args.json}")
-    if args.markdown:
-        with open(args.markdown, "w", encoding="utf-8") as f:
-            f.write(describe(info) + "\n\n" + format_markdown(rows) + "\n")
-        print(f"wrote {args.markdown}")
+    try:
+        if args.json:
+            meta = {"quick": args.quick, "started": t0, "seconds": round(time.time() - t0, 1)}
+            write_file(args.json, "--json", format_json(info, rows, meta))
+            print(f"wrote {args.json}")
+        if args.markdown:
+            text = f"{describe(info)}\n\n{format_markdown(rows)}\n"
+            write_file(args.markdown, "--markdown", text)
+            print(f"wrote {args.markdown}")
+    except CliError as exc:  # checked before the run, but e.g. the disk filled up since
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

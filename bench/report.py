@@ -99,22 +99,12 @@ def format_markdown(rows: list[Row]) -> str:
     return "\n".join(out)
 
 
-def write_json(path: str, machine: dict[str, Any], rows: list[Row], meta: dict[str, Any]) -> None:
-    """Write the run as JSON (machine, meta, rows) to ``path``, in place as ``tee`` would
-    (``bp_tui.tui.output_file``: a symlink stays a symlink, the file keeps its mode and
-    inode, a FIFO gets the text). The document is one line, serialised before the file
-    is opened: a value that is not JSON-able writes nothing, and a failed write is cut
-    back to the last whole line, here an empty file, never half a document.
-    ``CliError`` (one line) when the file cannot be written."""
-    from bp_tui.tui.output_file import OutputFile
-
+def format_json(machine: dict[str, Any], rows: list[Row], meta: dict[str, Any]) -> str:
+    """The run as a JSON document (machine, meta, rows) on one line: the file is written
+    in whole lines (``tui.output_file``), so a failed write leaves nothing, never half a
+    document."""
     doc = {"machine": machine, **meta, "rows": [r.to_dict() for r in rows]}
-    text = json.dumps(doc, allow_nan=False, default=_json_default) + "\n"
-    out = OutputFile(path, "--json")
-    try:
-        out.write(text)
-    finally:
-        out.close()
+    return json.dumps(doc, allow_nan=False, default=_json_default) + "\n"
 
 
 def _json_default(o: Any) -> Any:

@@ -57,6 +57,8 @@ from typing import Any
 
 import numpy as np
 
+from bp_tui.core.safe_text import safe_text
+
 VANISH_DECADES = 3.0
 EXPLODE_DECADES = 3.0
 DEAD_NETWORK = 0.5
@@ -129,18 +131,13 @@ def _number(v: Any) -> float:
         return math.nan
 
 
-def printable(text: str) -> str:
-    """``text`` (a layer name from a file) with control characters shown as ``\\xNN``:
-    findings reach a terminal."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
-
-
 def _layer_meta(
     run: dict[str, Any] | None, n_layers: int
 ) -> tuple[list[str], np.ndarray, list[str | None]]:
     specs = list((run or {}).get("layers") or [])
     specs += [{}] * (n_layers - len(specs))
-    names = [printable(str(s.get("name") or f"L{i + 1}")) for i, s in enumerate(specs)]
+    # findings reach a terminal: names shown as every string from a file is shown
+    names = [safe_text(str(s.get("name") or f"L{i + 1}")) for i, s in enumerate(specs)]
     fan_out = np.array([_number(s.get("fan_out")) for s in specs], dtype=float)
     acts = [s.get("activation") if isinstance(s.get("activation"), str) else None for s in specs]
     return names, fan_out.reshape(len(specs)), acts

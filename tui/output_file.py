@@ -1,4 +1,5 @@
-"""The file a user named for output (``run --out``, ``--record``), written as ``tee`` would.
+"""The file a user named for output (``run --out``, ``--record``, a screenshot, the bench's
+reports), written as ``tee`` would.
 
 The path given is opened and written in place, whole lines, each batch flushed to the
 kernel as it is written (``os.write``, no buffer of our own), so ``bp-tui watch`` can
@@ -82,6 +83,17 @@ def check_output_path(path: str, option: str, *, inputs: Iterable[str] = ()) -> 
         raise CliError(path, option, "found a folder, expected a file path to write")
     if (st.st_dev, st.st_ino) in _inodes(inputs):
         raise CliError(path, option, "is the scenario file being read, expected another file")
+
+
+def write_file(path: str, option: str, text: str) -> None:
+    """``text``, already whole in memory, written to ``path`` as ``OutputFile`` writes
+    (blocking: a FIFO's reader is waited for); ``CliError`` naming ``path`` and
+    ``option`` when it cannot be. For outputs written at once (a screenshot, a report)."""
+    out = OutputFile(path, option)
+    try:
+        out.write(text)
+    finally:
+        out.close()
 
 
 class OutputFile:

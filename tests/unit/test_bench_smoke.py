@@ -129,9 +129,11 @@ def test_torch_threads_are_restored_after_the_block(monkeypatch) -> None:
 
 
 def _doc(path) -> dict:
-    from bench.report import write_json
+    from bench.report import format_json
+    from bp_tui.tui.output_file import write_file
 
-    write_json(str(path), {"cores": 2}, [Row("k", "f", "x", "<=", 1.0, value=0.5)], {"quick": True})
+    rows = [Row("k", "f", "x", "<=", 1.0, value=0.5)]
+    write_file(str(path), "--json", format_json({"cores": 2}, rows, {"quick": True}))
     return json.loads(path.read_text())
 
 
@@ -167,3 +169,33 @@ def test_a_json_path_that_cannot_be_written_is_one_line_before_measuring(
     assert exc.value.code == 2 and not ran
     err = capsys.readouterr().err
     assert err.startswith("bench: error: ") and "--json" in err and err.count("\n") == 1
+
+
+def test_reports_are_written_in_place_and_a_bad_path_fails_before_the_run(
+    tmp_path, monkeypatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--json / --markdown are written as every file a user names (tui.output_file): a
+    symlink is followed, not replaced by a renamed temporary file; a path that cannot be
+    written is one line and exit 2 before any group runs."""
+    fake = Row("fake", "fake figure", "x", "<=", 2.0, value=1.5)
+    ran: list[list[str]] = []
+
+    def groups(cfg: object, names: list[str], log: object = print) -> list[Row]:
+        ran.append(names)
+        return [fake]
+
+    monkeypatch.setattr("bench.__main__.run_groups", groups)
+    target = tmp_path / "target.json"
+    target.write_text("old\n")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    markdown = tmp_path / "table.md"
+    argv = ["--quick", "--only", "core", "--json", str(link), "--markdown", str(markdown)]
+    assert main(argv) == 0
+    assert link.is_symlink() and json.loads(target.read_text())["rows"] == [fake.to_dict()]
+    assert "| fake figure | 1.50x |" in markdown.read_text()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    with pytest.raises(SystemExit) as exc:
+        main(["--quick", "--only", "core", "--markdown", str(tmp_path / "no" / "t.md")])
+    assert exc.value.code == 2 and len(ran) == 1
+    assert "--markdown: its folder does not exist" in capsys.readouterr().err

@@ -219,3 +219,23 @@ def test_control_characters_from_the_file_are_not_printed(tmp_path: Path, capsys
     out = capsys.readouterr().out
     # shown as the reader shows every string from a file (core/safe_text.py: ESC as ^[)
     assert "\x1b" not in out and "evil^[[2J" in out
+
+
+def test_escape_sequences_in_the_file_name_and_a_diagnosed_layer_are_shown_not_sent(
+    tmp_path: Path, capsys
+) -> None:
+    # The file name comes from the command line, not through the stream reader: doctor
+    # makes it safe itself, with core.safe_text as every other string a user sees.
+    # diagnose() is also given a run event directly (not read from a file): its names too.
+    events = steps(5, dead=[64, 0, None])
+    run = run_event([64, 64, 1])
+    run["title"] = "\x1b]0;owned\x07"
+    path = tmp_path / "t\x1b]2;pwned\x07\u202e.jsonl"
+    write(path, [run, *events])
+    assert main(["doctor", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert not {"\x1b", "\x07", "\u202e"} & set(out)
+    assert "t^[]2;pwned^G<U+202E>.jsonl: steps 1-5" in out
+    run["layers"][0]["name"] = "L\x1b[2J\u202e"
+    names = {name for f in diagnose(run, events, None) for name in f.layers}
+    assert "L^[[2J<U+202E>" in names and not {"\x1b", "\u202e"} & set("".join(names))

@@ -533,3 +533,24 @@ def test_a_second_signal_aborts_at_once_and_the_file_still_ends_stopped(
 
     monkeypatch.setattr(headless, "run", aborted)
     assert cli.main(["run", "healthy", "--steps", "3"]) == 143
+
+
+def test_screenshot_command_errors_are_one_line_before_the_app_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the screenshot tool parses and reports as the bp-tui commands do (CliParser,
+    # error_line, check_output_path), and writes its SVG with output_file.write_file
+    from bp_tui.tui.commands import screenshot
+
+    missing = tmp_path / "no\x1b[2J" / "a.svg"
+    assert screenshot.main([str(missing)]) == 2
+    assert screenshot.main([str(tmp_path / "a.svg"), "--size", "12"]) == 2
+    assert screenshot.main([str(tmp_path / "a.svg"), "--steps", "x"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (
+        f"bp-tui: error: {tmp_path}/no^[[2J/a.svg: PATH: its folder does not exist, "
+        "expected a file path in one"
+    )
+    assert err[1] == "bp-tui: error: --size: found '12', expected WIDTHxHEIGHT"
+    assert err[2].startswith("bp-tui: error: ") and "--steps" in err[2] and len(err) == 3
+    assert not list(tmp_path.iterdir())

@@ -13,7 +13,8 @@ import json
 import sys
 from typing import Any, TextIO
 
-from bp_tui.core.doctor import PATHOLOGY, Finding, diagnose, pathologies, printable
+from bp_tui.core.doctor import PATHOLOGY, Finding, diagnose, pathologies
+from bp_tui.core.safe_text import safe_text
 from bp_tui.core.stream import StreamError, read_stream
 from bp_tui.tui.commands.args import CliParser
 from bp_tui.tui.errors import PROG
@@ -61,17 +62,17 @@ def run_doctor(argv: list[str], stdout: TextIO | None = None) -> int:
 def _text(report: dict[str, Any], findings: list[Finding]) -> str:
     end = report["end"] or "no end event"
     lines = [
-        printable(
+        safe_text(
             f"{report['file']}: steps {report['first_step']}-{report['last_step']} "
             f"({report['steps']} recorded), {end}"
         )
     ]
     if report["fault"]:
-        lines.append(printable(f"damaged: {report['fault']}; diagnosed up to the fault"))
+        lines.append(safe_text(f"damaged: {report['fault']}; diagnosed up to the fault"))
     for f in findings:
         where = f" from step {f.step}" if f.step is not None else ""
-        lines.append(printable(f"{f.severity.upper()} {f.rule}{where}: {f.message}"))
-        lines.append(printable(f"  try: {f.advice}"))
+        lines.append(safe_text(f"{f.severity.upper()} {f.rule}{where}: {f.message}"))
+        lines.append(safe_text(f"  try: {f.advice}"))
     n = len(report["pathologies"])
     if n:
         lines.append(

@@ -9,7 +9,6 @@ source, waits until ``steps`` steps have arrived (or the run ended), and saves t
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import html
 import re
@@ -19,6 +18,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
+
+from bp_tui.tui.commands.args import CliParser
+from bp_tui.tui.errors import EXIT_USAGE, CliError, error_line
+from bp_tui.tui.output_file import check_output_path, write_file
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -92,10 +95,9 @@ async def export_svg_async(
         dash.refresh_now()
         await pilot.pause()
         svg = app.export_screenshot(title=f"bp-tui {scenario.name}")
-    # Written in place once the whole SVG is in memory (a user's path is written, never
-    # replaced: it may be a symlink or a FIFO).
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(svg)
+    # Written once the whole SVG is in memory, as every file a user names (in place: it
+    # may be a symlink or a FIFO); CliError when it cannot be.
+    write_file(path, "PATH", svg)
     return path
 
 
@@ -106,23 +108,32 @@ def export_svg(
     return asyncio.run(export_svg_async(path, scenario, size, **kwargs))
 
 
+def _size(text: str) -> tuple[int, int]:
+    """``--size``: ``120x40`` -> (120, 40)."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise CliError(None, "--size", f"found {text!r}, expected WIDTHxHEIGHT") from None
+    return width, height
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bp_tui.tui.commands.screenshot")
-    parser.add_argument("path")
-    parser.add_argument("--scenario", default="vanishing")
-    parser.add_argument("--size", default="120x40")
-    parser.add_argument("--steps", type=int, default=400)
-    parser.add_argument("--fix", action="store_true")
-    args = parser.parse_args(argv)
     from bp_tui.scenarios import ScenarioError, load
 
+    parser = CliParser(prog="python -m bp_tui.tui.commands.screenshot")
+    parser.add_argument("path", metavar="PATH")
+    parser.add_argument("--scenario", default="vanishing")
+    parser.add_argument("--size", type=_size, default="120x40", metavar="WIDTHxHEIGHT")
+    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--fix", action="store_true")
     try:
-        width, height = (int(v) for v in args.size.lower().split("x"))
+        args = parser.parse_args(argv)
+        check_output_path(args.path, "PATH")
         scenario = load(args.scenario, fix=args.fix)
-    except (ValueError, ScenarioError) as exc:
-        print(f"bp-tui: error: {exc}", file=sys.stderr)
-        return 2
-    export_svg(args.path, scenario, (width, height), steps=args.steps)
+        export_svg(args.path, scenario, args.size, steps=args.steps)
+    except (ScenarioError, CliError) as exc:
+        print(error_line(exc), file=sys.stderr)
+        return EXIT_USAGE
     print(args.path)
     return 0
 

@@ -133,6 +133,22 @@ def _not_seekable(mode: int) -> str | None:
 _BLANK_LINES = re.compile(rb"(?:[ \t\r]*\n)+")
 
 
+def _open_regular(path: str | os.PathLike[str]) -> IO[bytes]:
+    """``path`` opened for reading if it is a regular file; ``StreamError`` if not. Opened
+    without waiting (``O_NONBLOCK``: a FIFO's open would wait for a writer), and nothing
+    is read from anything else."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        problem = _not_seekable(os.fstat(fd).st_mode)
+        if problem is not None:
+            raise StreamError(path, None, problem)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return open(fd, "rb")
+
+
 def index_stream(path: str | os.PathLike[str]) -> StreamIndex:
     """Validate the file at ``path`` and index its step lines; never raises for a bad file
     (the fault is ``error``, with the events before it indexed, as ``read_stream``). A
@@ -145,25 +161,20 @@ def index_stream(path: str | os.PathLike[str]) -> StreamIndex:
 
     pending, base = b"", 0  # an incomplete line and its file offset
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO: no wait
-        problem = _not_seekable(os.fstat(fd).st_mode)
-        if problem is not None:
-            os.close(fd)
-            build.index.error = StreamError(path, None, problem)
-            return build.done()
-        os.set_blocking(fd, True)
-        st = os.fstat(fd)
-        build.index.stamp = (st.st_size, st.st_mtime_ns)
-        with open(fd, "rb") as f:
+        with _open_regular(path) as f:
+            st = os.fstat(f.fileno())
+            build.index.stamp = (st.st_size, st.st_mtime_ns)
             while sound() and (chunk := f.read(_CHUNK)):
                 data = pending + chunk
                 start = _index_lines(data, base, parser, build)
                 pending, base = data[start:], base + start
                 if len(pending) > MAX_LINE_BYTES:
                     parser.feed(pending)  # no newline in sight: the parser reports it
+    except StreamError as exc:  # not a regular file
+        build.index.error = exc
+        return build.done()
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        build.index.error = StreamError(path, None, f"cannot read: {reason.lower()}")
+        build.index.error = StreamError.unreadable(path, exc)
         return build.done()
     if sound():
         parser.feed(pending)  # a last line without its newline: valid only if complete
@@ -297,8 +308,7 @@ class StepReader:
             self._file.seek(start)
             data = self._file.read(stop - start)
         except OSError as exc:
-            reason = (exc.strerror or type(exc).__name__).lower()
-            self._stop(StreamError(index.path, None, f"cannot read: {reason}"))
+            self._stop(StreamError.unreadable(index.path, exc))
             return []
         parser = StreamParser(index.path)  # each line checked as the reader checks it
         parser.last_step = int(index.steps[first - 1]) if first else None
