@@ -30,6 +30,7 @@ GROUPS: dict[str, str] = {
     "memory": "bench.memory",
     "replay": "bench.replay_long",
     "command": "bench.command_speed",
+    "stream": "bench.stream_size",
 }
 
 

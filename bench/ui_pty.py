@@ -158,15 +158,26 @@ def run_headless(window: float, warmup: float) -> float:
 
 def run(cfg: BenchConfig) -> list[Row]:
     why = app_available()
+    # issue 15's targets for the figures it names (steps ratio, bytes, first frame)
     specs = [
-        ("ui/steps_ratio", "trainer steps/s, dashboard open / headless", "x", ">=", 0.8),
+        ("ui/steps_ratio", "trainer steps/s, dashboard open / headless", "x", ">=", 0.95),
         ("ui/cpu", "UI process CPU, training at full speed", "%", "<=", 50.0),
-        ("ui/bytes", "bytes to the terminal, training at full speed", "KB/s", "<=", 100.0),
+        ("ui/bytes", "bytes to the terminal, training at full speed", "KB/s", "<=", 30.0),
         ("ui/bytes_paused", "bytes to the terminal, paused", "KB/s", "<=", 0.1),
-        ("ui/first_frame", "start to first frame with data", "s", "<=", 1.5),
+        ("ui/first_frame", "start to first frame with data", "s", "<=", 0.6),
     ]
+    # Issue 15's row for a slow link has no harness yet (a pty reader draining 20 KB/s):
+    # it is listed, with its target, as not measured rather than left out.
+    throttled = unavailable(
+        "ui/throttled_link",
+        "link draining 20 KB/s: screen's step behind the trainer's",
+        "s",
+        "<=",
+        1.0,
+        "not measured: no throttled-reader harness yet",
+    )
     if why:
-        return [unavailable(*spec, why) for spec in specs]
+        return [*(unavailable(*spec, why) for spec in specs), throttled]
     window = cfg.ui_seconds
     dash: list[DashboardWindow] = []
     head: list[float] = []
@@ -218,6 +229,7 @@ def run(cfg: BenchConfig) -> list[Row]:
             samples=firsts,
             note=f"status line shows a step; {len(firsts)} launches",
         ),
+        throttled,
     ]
     return rows
 

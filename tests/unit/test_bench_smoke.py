@@ -16,7 +16,7 @@ from bench.__main__ import GROUPS, main, run_groups
 from bench.config import BenchConfig
 from bench.report import Row, format_markdown, format_table
 
-CORE_GROUPS = ["core", "diagnostics", "torch-watch", "boundary", "replay", "command"]
+CORE_GROUPS = ["core", "diagnostics", "torch-watch", "boundary", "replay", "command", "stream"]
 UI_GROUPS = ["frame", "ui", "memory"]
 
 
@@ -42,12 +42,32 @@ def test_core_group_runs_and_measures(group: str) -> None:
     assert len(names) == len(set(names))
 
 
+def test_every_group_is_smoke_tested() -> None:
+    assert sorted(CORE_GROUPS + UI_GROUPS) == sorted(GROUPS)
+
+
+def test_stream_row_counts_the_bytes_of_step_lines(tmp_path) -> None:
+    from bench.stream_size import step_line_sizes
+
+    lines = [
+        '{"type":"run","version":2}',
+        '{"type":"step","step":1,"loss":0.5}',
+        '{"type":"step","step":2,"loss":0.25,"boundary":{}}',
+        '{"type":"end","step":2,"reason":"completed"}',
+    ]
+    path = tmp_path / "s.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    sizes, plain = step_line_sizes(str(path))
+    assert sizes == [len(lines[1]) + 1, len(lines[2]) + 1] and plain == [len(lines[1]) + 1]
+
+
 @pytest.mark.parametrize("group", UI_GROUPS)
 def test_ui_group_runs_the_real_app(group: str) -> None:
     """The dashboard benchmarks drive the installed app (in a pty, or run_test)."""
     rows = run_groups(BenchConfig.smoke(), [group], log=lambda s: None)
     _check_rows(rows)
-    assert all(r.status == "ok" for r in rows), rows
+    not_measured = {"ui/throttled_link"}  # listed with its target, says why (ui_pty.py)
+    assert all(r.status == "ok" for r in rows if r.key not in not_measured), rows
 
 
 def test_row_met_follows_target_direction() -> None:
