@@ -11,7 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bp_tui.tui.app import ScenarioCommands
+from bp_tui.tui.commands.screenshot import screen_text
+from bp_tui.tui.panes.dead_units import DeadUnitsPane
 from bp_tui.tui.panes.status import StatusLine
 from bp_tui.tui.screens.compare import CompareApp, CompareScreen, Side
 from bp_tui.tui.screens.help import COMPARE_PANES, HelpScreen
@@ -112,3 +116,20 @@ async def test_a_state_change_reaches_both_sources_and_status_lines_at_once() ->
         screen.paused = False
         assert [src.commands[-1] for src in made] == [("resume", None)] * 2
         assert all(" running " in line.plain for line in lines)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_a_pane_that_plots_saturation_beside_dead_units_names_both(size: Any) -> None:
+    """Sigmoid (saturated %) beside ReLU (dead %) in one pane: its title says which run
+    is which measure at every width (at 80 columns it once fell back to the first
+    run's title alone, labelling the fixed run's dead units "saturated")."""
+    app, _ = fake_compare()
+    async with app.run_test(size=size) as pilot:
+        screen = app.compare
+        for _ in range(3):
+            screen.refresh_now()
+            await pilot.pause()
+        pane = screen.query_one(DeadUnitsPane)
+        title = pane.drawn.title
+        assert "✗ saturated" in title and "✓ dead" in title, title
+        assert title in screen_text(app)

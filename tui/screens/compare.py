@@ -95,8 +95,12 @@ def show_pair(pane: GuardedPlot, sides: Sequence[Side]) -> None:
     titles = [str(fig.title or "") for fig in figures]
     if len(set(titles)) > 1:  # e.g. saturation (sigmoid) beside dead units (relu)
         short = [t.split(" (")[0].split(" per ")[0] for t in titles]
-        variants = [" · ".join(f"{marks[n]} {t}" for n, t in enumerate(v)) for v in (titles, short)]
-        variants.append(titles[0])  # too narrow for both: the first run's
+        shortest = [t.split()[0] for t in short]  # "saturated", "dead"
+        variants = [
+            " · ".join(f"{marks[n]} {t}" for n, t in enumerate(v))
+            for v in (titles, short, shortest)
+        ]
+        variants.append(titles[0])  # too narrow even for that: the first run's
         # plotext drops a title wider than the plot area (the axis labels take ~6)
         title = fit_title(variants, pane.size.width - 8)
     xlims = [fig.xlim for fig in figures if fig.xlim]
