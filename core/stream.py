@@ -27,7 +27,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -223,11 +223,6 @@ MAX_NAME_CHARS = 1000
 MAX_PROSE_CHARS = 20_000
 
 
-# An event with the byte offsets of its line in the stream: (start, end, event), ``end``
-# just past the line's newline (or at the end of the file, for a last line without one).
-Span = tuple[int, int, dict[str, Any]]
-
-
 class StreamParser:
     """Turns the bytes of a stream, fed in arbitrary chunks, into validated events.
 
@@ -236,8 +231,6 @@ class StreamParser:
     fault parsing stops for good: ``error`` holds it and ``feed`` returns nothing more.
     ``finish()`` says the file is complete: a leftover partial line is parsed if it is a
     valid event (a writer that omits the last newline) and reported as truncated if not.
-    ``offset`` counts the bytes of the complete lines fed; ``StreamScan`` reads each
-    event with its line's byte offsets, for an index of the file.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -248,7 +241,6 @@ class StreamParser:
         self.last_step: int | None = None
         self.lines = 0  # complete lines consumed
         self.events = 0  # run, step and end events accepted
-        self.offset = 0  # bytes fed in complete lines: where the buffered partial line begins
         self._buffer = b""
 
     @property
@@ -257,37 +249,22 @@ class StreamParser:
         return len(self._buffer)
 
     def feed(self, data: bytes) -> list[dict[str, Any]]:
-        return [event for _start, _end, event in self._spans(data)]
-
-    def finish(self) -> list[dict[str, Any]]:
-        return [event for _start, _end, event in self._finish_spans()]
-
-    def _spans(self, data: bytes) -> Iterator[Span]:
-        """``feed``, each event with its line's byte offsets: ``(start, end, event)``.
-
-        A generator, so that a reader that keeps only the offsets (the replay's index)
-        holds one event at a time, not a chunk's worth; it must be run to its end (the
-        partial last line is taken into the buffer first)."""
         if self.error is not None:
-            return
+            return []
         *complete, self._buffer = (self._buffer + data).split(b"\n")
-        start = self.offset
+        out: list[dict[str, Any]] = []
         for raw in complete:
             self.lines += 1
-            end = start + len(raw) + 1
             event = self._line(raw, self.lines)
             if self.error is not None:
                 break
-            self.offset = end
             if event is not None:
-                yield start, end, event
-            start = end
+                out.append(event)
         if self.error is None and len(self._buffer) > MAX_LINE_BYTES:
             self._fail(self.lines + 1, f"longer than {MAX_LINE_BYTES} bytes: not an event stream")
+        return out
 
-    def _finish_spans(self) -> list[Span]:
-        """``finish``, the event with its line's byte offsets (``end``: the end of the
-        bytes fed)."""
+    def finish(self) -> list[dict[str, Any]]:
         if not self._buffer.strip():
             self._buffer = b""
             return []
@@ -299,9 +276,8 @@ class StreamParser:
             self._fail(number, "truncated: the line ends without a newline and is not complete")
             return []
         self.lines = number
-        start, self.offset = self.offset, self.offset + len(raw)
         event = self._line(raw, number)
-        return [(start, self.offset, event)] if event is not None else []
+        return [event] if event is not None else []
 
     def _fail(self, line: int | None, message: str) -> None:
         self.error = StreamError(self.path, line, message)
@@ -374,47 +350,6 @@ class StreamParser:
         return StreamError(self.path, None, f"{what}, allowed one JSON event per line")
 
 
-def _open_file(path: str | os.PathLike[str]) -> IO[bytes]:
-    return open(path, "rb")
-
-
-class StreamScan:
-    """One pass over a stream file, the loop under ``read_stream`` and the replay's index.
-
-    Iterating yields ``(start, end, event)`` for every valid event, in file order, up to
-    the first fault (``start``, ``end``: the byte offsets of the event's line, ``end``
-    just past its newline). Once the iteration is over, ``error`` is that fault, or the
-    whole file's (missing, unreadable, empty, no events), or ``None``. ``opener`` opens
-    the file for reading (default ``open(path, "rb")``); it may refuse a file by raising
-    ``StreamError``.
-    """
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        opener: Callable[[str | os.PathLike[str]], IO[bytes]] = _open_file,
-    ) -> None:
-        self.path = path
-        self.parser = StreamParser(path)
-        self.error: StreamError | None = None
-        self._opener = opener
-
-    def __iter__(self) -> Iterator[Span]:
-        parser = self.parser
-        try:
-            with self._opener(self.path) as f:
-                while parser.error is None and (chunk := f.read(_CHUNK)):
-                    yield from parser._spans(chunk)
-        except OSError as exc:
-            self.error = StreamError.unreadable(self.path, exc)
-            return
-        except StreamError as exc:  # the opener refused the file
-            self.error = exc
-            return
-        yield from parser._finish_spans()
-        self.error = parser.error or parser.no_events_error()
-
-
 def read_stream(path: str | os.PathLike[str]) -> StreamContents:
     """Every valid event of the file at ``path``, up to its first fault.
 
@@ -422,18 +357,28 @@ def read_stream(path: str | os.PathLike[str]) -> StreamContents:
     or truncated line or a stream of a newer version each come back as ``error`` (with
     the line number where one applies) beside the events read before it.
     """
+    parser = StreamParser(path)
     contents = StreamContents()
-    scan = StreamScan(path)
-    for _start, _end, event in scan:
-        kind = event["type"]
-        if kind == "step":
-            contents.events.append(event)
-        elif kind == "run":
-            contents.run = event
-        else:
-            contents.end = event
-    contents.error = scan.error
+    try:
+        with open(path, "rb") as f:
+            while parser.error is None and (chunk := f.read(_CHUNK)):
+                _collect(contents, parser.feed(chunk))
+    except OSError as exc:
+        contents.error = StreamError.unreadable(path, exc)
+        return contents
+    _collect(contents, parser.finish())
+    contents.error = parser.error or parser.no_events_error()
     return contents
+
+
+def _collect(contents: StreamContents, events: Iterable[dict[str, Any]]) -> None:
+    for event in events:
+        if event["type"] == "run":
+            contents.run = event
+        elif event["type"] == "end":
+            contents.end = event
+        else:
+            contents.events.append(event)
 
 
 LayerSpec = str | Sequence[Any] | Mapping[str, Any]

@@ -9,13 +9,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from bp_tui.core.events import EVENT_VERSION, encode
-from bp_tui.core.stream import EventWriter, StreamError, StreamParser, StreamScan, read_stream
+from bp_tui.core.stream import EventWriter, StreamParser, read_stream
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -284,30 +283,3 @@ def test_both_stream_versions_read_and_v1_lacks_only_the_error_signal(
     contents = read_stream(path)
     assert contents.error is None and contents.run == run
     assert contents.events == [step]
-
-
-def test_scan_gives_each_event_the_byte_span_of_its_line(tmp_path: Path) -> None:
-    # StreamScan is the one read loop (read_stream, the replay index): each span must
-    # cut exactly its event's line out of the file, blank and unknown lines skipped.
-    lines = [
-        b'{"type":"run","version":2,"layers":[]}\n',
-        b"\n",
-        b'{"type":"step","step":1,"loss":0.5}\r\n',
-        b'{"type":"note"}\n',
-        b'{"type":"step","step":2,"loss":0.25}\n',
-        b'{"type":"end","step":2,"reason":"completed"}',  # no final newline
-    ]
-    path = tmp_path / "run.jsonl"
-    data = b"".join(lines)
-    path.write_bytes(data)
-    scan = StreamScan(path)
-    spans = list(scan)
-    assert scan.error is None
-    assert [data[a:b] for a, b, _ in spans] == [lines[0], lines[2], lines[4], lines[5]]
-    assert [e for _, _, e in spans] == read_stream(path).all_events()
-
-    def refuse(name: object) -> Any:  # an opener may refuse a file (the replay: a FIFO)
-        raise StreamError(str(name), None, "not this one")
-
-    refused = StreamScan(path, opener=refuse)
-    assert list(refused) == [] and str(refused.error) == f"{path}: not this one"
