@@ -32,11 +32,6 @@ from .activations import Activation, get_activation
 from .initializers import init_bias, init_weights
 
 _MAX_BUFFER_SETS = 4  # batch sizes whose buffers are kept (train batch, probe, ...)
-# Products of at most this many multiply-adds (m * fan_in * fan_out) go through a
-# contiguous copy of W.T: OpenBLAS (SkylakeX) runs them in its small-matrix kernels,
-# where the non-transposed operand is faster; above it the two cost the same and the
-# copy of a big W is not free (measured: a 256 x 256 copy takes 150 us).
-_SMALL_PRODUCT = 1 << 19
 
 
 def _storage_view(attr: str, doc: str) -> property:
@@ -121,8 +116,6 @@ class Dense:
         self._Zbuf = self._Abuf = self._dX = np.empty((0, self.fan_out))
         self._dZbuf: np.ndarray | None = None
         self._ones = np.empty(0)
-        self._copy_wt = False
-        self._WT = np.empty((self.fan_in, self.fan_out))  # W.T, contiguous (see forward)
 
     # W, b, dW, db are properties so that assigning one copies into the storage an
     # MLP's optimiser updates as a whole (``layer.W = W0`` keeps the views valid).
@@ -134,8 +127,8 @@ class Dense:
     def _use_buffers(self, m: int) -> None:
         """Point the forward/backward buffers at the set for batch size ``m`` (made once).
 
-        A set is ``Z``, ``A``, ``dX``, ``dZ`` (``(m, n)`` arrays), ``ones`` ``(m,)`` for
-        the bias gradient, and whether the forward product goes through ``W.T``'s copy.
+        A set is ``Z``, ``A``, ``dX``, ``dZ`` (``(m, n)`` arrays) and ``ones`` ``(m,)`` for
+        the bias gradient.
         """
         bufs = self._buffers.get(m)
         if bufs is None:
@@ -146,10 +139,9 @@ class Dense:
             linear = self.activation == "linear"
             A = Z if linear else np.empty((m, self.fan_out))
             dZ = None if linear else np.empty((m, self.fan_out))
-            copy_wt = m * self.fan_in * self.fan_out <= _SMALL_PRODUCT
-            bufs = (Z, A, np.empty((m, self.fan_in)), dZ, np.ones(m), copy_wt)
+            bufs = (Z, A, np.empty((m, self.fan_in)), dZ, np.ones(m))
             self._buffers[m] = bufs
-        self._Zbuf, self._Abuf, self._dX, self._dZbuf, self._ones, self._copy_wt = bufs
+        self._Zbuf, self._Abuf, self._dX, self._dZbuf, self._ones = bufs
         self._m = m
 
     def forward(self, X: np.ndarray) -> np.ndarray:
@@ -159,18 +151,9 @@ class Dense:
         """
         if X.shape[0] != self._m:
             self._use_buffers(X.shape[0])
-        if self._copy_wt:
-            # Small products: OpenBLAS's small-matrix kernels make X @ WT with WT
-            # contiguous 1.3-1.5x faster than X @ W.T (measured: batch 64, 64 -> 64
-            # units, 14.0 vs 10.0 us; the copy is 1.7 us). W changes every step, so
-            # it is copied every time, never cached (gradcheck edits W in place).
-            WT = self._WT
-            WT[...] = self._W.T
-        else:
-            WT = self._W.T
         # ndarray.dot, not np.dot: the method skips NumPy's __array_function__
         # dispatch, 0.25 us a call, four calls a layer per step.
-        Z = X.dot(WT, out=self._Zbuf)
+        Z = X.dot(self._W.T, out=self._Zbuf)
         np.add(Z, self._b, out=Z)
         self.X = X
         self.Z = Z
