@@ -18,8 +18,8 @@ import pytest
 
 from bench.pty_app import PtyApp, child_pids
 from bench.throttled_link import TICK, ThrottledReader
+from bench.ui_pty import bp_tui_exe
 from bench.vt_screen import VtScreen
-from tests.e2e.conftest import bp_tui_executable
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(150)]
 
@@ -28,7 +28,9 @@ QUIT_WITHIN = 15.0  # s; about 1 s when paced, over 30 s when frames queue
 
 
 def test_q_is_answered_and_the_step_moves_on_a_20_kb_per_s_link() -> None:
-    argv = [bp_tui_executable(), "healthy", "--speed", "max", "--steps", "10000000"]
+    exe = bp_tui_exe()
+    assert exe is not None, "bp-tui is not installed: pip install -e . in this environment"
+    argv = [exe, "healthy", "--speed", "max", "--steps", "10000000"]
     app = PtyApp(argv).start()
     reader = ThrottledReader(app.fd, RATE, VtScreen(app.cols, app.rows))
     children: list[int] = []
