@@ -27,6 +27,7 @@ GROUPS: dict[str, str] = {
     "boundary": "bench.boundary_cost",
     "frame": "bench.frame_time",
     "ui": "bench.ui_pty",
+    "link": "bench.throttled_link",
     "memory": "bench.memory",
     "replay": "bench.replay_long",
     "command": "bench.command_speed",

@@ -20,6 +20,9 @@ class BenchConfig:
     startup_rounds: int = 5  # launches of `bp-tui SCENARIO` timed to the first frame
     memory_steps: tuple[int, int] = (10**4, 10**6)  # RSS read after each
     replay_steps: int = 10**6  # the long recording opened and sought in (quick too)
+    link_rate: float = 20_000.0  # bytes/s the throttled pty reader drains (issue 15)
+    link_warmup: float = 10.0  # s on the slow link from the first frame to the window
+    link_window: float = 5.0  # s over which the screen's lag behind the trainer is read
     tiny: bool = False  # smoke test: one pass of everything, sizes cut to the bone
 
     @classmethod
@@ -36,6 +39,8 @@ class BenchConfig:
             frames=10,
             startup_rounds=2,
             memory_steps=(10**4, 10**5),
+            link_warmup=8.0,
+            link_window=3.0,
         )
 
     @classmethod
@@ -53,5 +58,8 @@ class BenchConfig:
             startup_rounds=1,
             memory_steps=(50, 200),
             replay_steps=3000,
+            link_rate=200_000.0,  # the first frame fits through in a fraction of a second
+            link_warmup=1.5,
+            link_window=1.0,
             tiny=True,
         )

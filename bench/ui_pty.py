@@ -14,6 +14,9 @@ Figures
   most 30 KB/s (issue 15). ``ui/bytes_paused``: the same after pressing space (pause). About 0.
 - ``ui/first_frame``: seconds from starting ``bp-tui SCENARIO`` to the first write after
   which the status line shows a step number. Target: at most 0.6 s (issue 15).
+
+Issue 15's slow-link row (a reader draining 20 KB/s) is the ``link`` group
+(``throttled_link.py``).
 """
 
 from __future__ import annotations
@@ -169,18 +172,8 @@ def run(cfg: BenchConfig) -> list[Row]:
         ("ui/bytes_paused", "bytes to the terminal, paused", "KB/s", "<=", 0.1),
         ("ui/first_frame", "start to first frame with data", "s", "<=", 0.6),
     ]
-    # Issue 15's row for a slow link has no harness yet (a pty reader draining 20 KB/s):
-    # it is listed, with its target, as not measured rather than left out.
-    throttled = unavailable(
-        "ui/throttled_link",
-        "link draining 20 KB/s: screen's step behind the trainer's",
-        "s",
-        "<=",
-        1.0,
-        "not measured: no throttled-reader harness yet",
-    )
     if why:
-        return [*(unavailable(*spec, why) for spec in specs), throttled]
+        return [unavailable(*spec, why) for spec in specs]
     window = cfg.ui_seconds
     dash: list[DashboardWindow] = []
     head: list[float] = []
@@ -232,7 +225,6 @@ def run(cfg: BenchConfig) -> list[Row]:
             samples=firsts,
             note=f"status line shows a step; {len(firsts)} launches",
         ),
-        throttled,
     ]
     return rows
 

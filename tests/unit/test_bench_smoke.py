@@ -17,7 +17,7 @@ from bench.config import BenchConfig
 from bench.report import Row, format_markdown, format_table
 
 CORE_GROUPS = ["core", "diagnostics", "torch-watch", "boundary", "replay", "command", "stream"]
-UI_GROUPS = ["frame", "ui", "memory"]
+UI_GROUPS = ["frame", "ui", "link", "memory"]
 
 
 def _check_rows(rows: list[Row]) -> None:
@@ -66,8 +66,7 @@ def test_ui_group_runs_the_real_app(group: str) -> None:
     """The dashboard benchmarks drive the installed app (in a pty, or run_test)."""
     rows = run_groups(BenchConfig.smoke(), [group], log=lambda s: None)
     _check_rows(rows)
-    not_measured = {"ui/throttled_link"}  # listed with its target, says why (ui_pty.py)
-    assert all(r.status == "ok" for r in rows if r.key not in not_measured), rows
+    assert all(r.status == "ok" for r in rows), rows
 
 
 def test_row_met_follows_target_direction() -> None:

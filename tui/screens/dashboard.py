@@ -42,6 +42,7 @@ from bp_tui.tui.panes.loss import LossPane
 from bp_tui.tui.panes.plotting import GuardedPlot
 from bp_tui.tui.panes.status import StatusInfo, StatusLine
 from bp_tui.tui.panes.view import RunView
+from bp_tui.tui.screens.backpressure import PanePacer, output_fds, tty_full
 from bp_tui.tui.screens.backprop import BackpropScreen
 from bp_tui.tui.screens.controls import RunControls
 from bp_tui.tui.screens.gradcheck import GradcheckScreen
@@ -159,6 +160,8 @@ class DashboardScreen(RunControls):
         self._drawn_key: object = None  # what the last frame was drawn from
         self._rate_samples: deque[tuple[float, int]] = deque()
         self._status_at = 0.0  # time of the last status line update from poll
+        # fewer pane redraws when the terminal takes bytes slower than we write them
+        self.pacer = PanePacer(lambda: False, status_every=STATUS_INTERVAL)
         # The latest "trace" and "gradcheck" messages of a live trainer, by type,
         # for the backprop and gradient-check views.
         self.mechanism: dict[str, dict[str, Any]] = {}
@@ -202,6 +205,9 @@ class DashboardScreen(RunControls):
         return f"Watch: {what_to_watch(s.lesson, bullets=1)}" if s.lesson else s.summary
 
     def on_mount(self) -> None:
+        if not self.app.is_headless:
+            fds = output_fds()
+            self.pacer.probe = lambda: tty_full(fds)
         self._apply_view()
         self._start_source()
         self.set_interval(POLL_INTERVAL, self.poll)
@@ -299,7 +305,8 @@ class DashboardScreen(RunControls):
                 self._rate_samples.append((now, int(last["step"])))
                 while now - self._rate_samples[0][0] > RATE_WINDOW:
                     self._rate_samples.popleft()
-        if not events or now - self._status_at >= STATUS_INTERVAL:
+        due = not events or now - self._status_at >= self.pacer.status_interval
+        if due and self.pacer.has_room():
             self._status_at = now
             self.query_one(DiagnosisPane).show(self.view)
             self.update_status()
@@ -342,7 +349,9 @@ class DashboardScreen(RunControls):
             return
         if not (force or self.app.screen is self or self.app.screen.is_modal):
             return  # a full screen (the backprop or gradcheck view) hides us: draw later
-        self._drawn_key = key
+        turn = self.pacer.turn(force)
+        if turn is None:
+            return  # the terminal is behind: the status line (poll) alone shows the step
         self.frames += 1
         compact = self.compact
         with self.app.batch_update():
@@ -352,16 +361,19 @@ class DashboardScreen(RunControls):
                 for pane in self.query(GuardedPlot):
                     # A plot is only built again when its data or its size changed
                     # (a theme change redraws it by itself: see GuardedPlot.render).
-                    if (state, pane.size) != pane.shown_key:
+                    if (state, pane.size) != pane.shown_key and turn.allows(pane.id or ""):
                         pane.show(self.view)
                         pane.shown_key = (state, pane.size)
-            if not compact or self.view_name == "flow" or self.maximized is not None:
+            flow = not compact or self.view_name == "flow" or self.maximized is not None
+            if flow and turn.allows("flow"):
                 self.query_one(GradFlowPane).show(self.view)
                 self.query_one(LayerTable).show(self.view)
             self.query_one(DiagnosisPane).show(self.view)
-            if not compact or self.view_name == "boundary" or self.maximized is not None:
+            boundary = not compact or self.view_name == "boundary" or self.maximized is not None
+            if boundary and turn.allows("boundary"):
                 self.query_one(BoundaryPane).show()
             self.update_status()
+        self._drawn_key = None if turn.refused else key  # a pane left waiting: draw again
 
     def refresh_now(self) -> None:
         """Poll and redraw at once (tests and the screenshot use this, not the timers)."""
