@@ -206,6 +206,9 @@ class DashboardScreen(RunControls):
         self._start_source()
         self.set_interval(POLL_INTERVAL, self.poll)
         self.set_interval(1.0 / self.fps, self.redraw)
+        # A source started before the UI loaded (bp-tui SCENARIO) has steps waiting:
+        # taken once mounted, before the first frame is painted, they are in it.
+        self.call_later(self.poll)
 
     @property
     def compact(self) -> bool:
@@ -269,6 +272,7 @@ class DashboardScreen(RunControls):
             self.error = f"error: {exc}"
             events = []
         self.query_one(BoundaryPane).feed(events)
+        first_data = self.history.last is None
         now = time.monotonic()
         for ev in events:
             kind = ev.get("type")
@@ -295,6 +299,10 @@ class DashboardScreen(RunControls):
                 self._rate_samples.clear()
         if events:
             last = self.history.last
+            if first_data and last is not None:
+                # the first steps are drawn at once, not at the next fps tick (after the
+                # layout: this poll may come before the panes have a size)
+                self.call_after_refresh(self.redraw, True)
             if last is not None:
                 self._rate_samples.append((now, int(last["step"])))
                 while now - self._rate_samples[0][0] > RATE_WINDOW:
