@@ -6,6 +6,9 @@ import asyncio
 import time
 from typing import Any
 
+from textual.widgets import Markdown
+from textual.widgets.markdown import MarkdownBlock
+
 from bp_tui.tui.app import BpTuiApp
 from bp_tui.tui.panes.loss import LossPane
 from bp_tui.tui.panes.status import StatusLine
@@ -71,3 +74,14 @@ async def test_steps_waiting_at_start_are_in_the_first_painted_status_line(monke
         assert await wait_for(lambda: bool(painted), WAIT)
         await pilot.pause()
     assert painted[0] is not None, f"first status lines painted: {painted[:3]}"
+
+
+async def test_the_lesson_built_after_the_first_frame_is_shown():
+    scenario = make_scenario("vanishing")
+    app = BpTuiApp(FakeSource, [scenario], initial=scenario, fps=SLOW_FPS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        lesson = app.screen.query_one("#lesson-text", Markdown)
+        assert await wait_for(lambda: "**vanishing**" in lesson.source, WAIT)
+        await pilot.pause()
+        shown = " ".join(str(block.render()) for block in lesson.query(MarkdownBlock))
+        assert "vanishing" in shown  # rendered, not just stored

@@ -181,7 +181,7 @@ class DashboardScreen(RunControls):
                 yield LayerTable(id="layer-table")
             with VerticalScroll(id="lesson"):
                 yield DiagnosisPane(id="diagnosis")
-                yield Markdown(self._lesson_markdown(), id="lesson-text")
+                yield Markdown(id="lesson-text")  # filled after the first frame: on_mount
         yield Footer(compact=True, show_command_palette=False)
 
     def _lesson_markdown(self) -> str:
@@ -193,6 +193,9 @@ class DashboardScreen(RunControls):
             return f"**Fix on** (`f` turns it off): {s.fix_summary}\n\n{head}{body}"
         fix = f"\n\n**Fix** (`f`): {s.fix_summary}" if s.fix_summary else ""
         return f"{head}{body}{fix}"
+
+    def _show_lesson(self) -> None:
+        self.query_one("#lesson-text", Markdown).update(self._lesson_markdown())
 
     def _watch_text(self) -> str:
         """The strip under the plots on a small terminal: what to watch, or the fix."""
@@ -209,6 +212,9 @@ class DashboardScreen(RunControls):
         # A source started before the UI loaded (bp-tui SCENARIO) has steps waiting:
         # taken once mounted, before the first frame is painted, they are in it.
         self.call_later(self.poll)
+        # The lesson's Markdown mounts a widget per block (about 40, more than the rest
+        # of the screen): built after the first frame, it no longer delays it.
+        self.call_after_refresh(self._show_lesson)
 
     @property
     def compact(self) -> bool:
@@ -419,7 +425,7 @@ class DashboardScreen(RunControls):
         """Run ``scenario`` here instead (the fix toggled) at ``speed``, with its lesson."""
         self.scenario = scenario
         self.set_reactive(DashboardScreen.speed, speed)  # sent to the new source at start
-        self.query_one("#lesson-text", Markdown).update(self._lesson_markdown())
+        self._show_lesson()
         self.query_one("#watch", Static).update(self._watch_text())
         if scenario.fix and scenario.fix_summary:
             self.notify(f"Fix on: {scenario.fix_summary}", title="f", timeout=6)
