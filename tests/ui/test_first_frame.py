@@ -80,8 +80,13 @@ async def test_the_lesson_built_after_the_first_frame_is_shown():
     scenario = make_scenario("vanishing")
     app = BpTuiApp(FakeSource, [scenario], initial=scenario, fps=SLOW_FPS)
     async with app.run_test(size=(120, 40)) as pilot:
-        lesson = app.screen.query_one("#lesson-text", Markdown)
-        assert await wait_for(lambda: "**vanishing**" in lesson.source, WAIT)
+
+        def lesson() -> Markdown | None:
+            return next(app.screen.query("#lesson-text").results(Markdown), None)
+
+        assert await wait_for(lambda: lesson() is not None, WAIT)
+        markdown = lesson()
+        assert markdown is not None and "**vanishing**" in markdown.source
         await pilot.pause()
-        shown = " ".join(str(block.render()) for block in lesson.query(MarkdownBlock))
+        shown = " ".join(str(block.render()) for block in markdown.query(MarkdownBlock))
         assert "vanishing" in shown  # rendered, not just stored

@@ -26,7 +26,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Footer, Markdown, Static
+from textual.widgets import Footer, Static
 
 from bp_tui.core.config import CLIP_MODES, Scenario
 from bp_tui.tui.history import History
@@ -181,7 +181,7 @@ class DashboardScreen(RunControls):
                 yield LayerTable(id="layer-table")
             with VerticalScroll(id="lesson"):
                 yield DiagnosisPane(id="diagnosis")
-                yield Markdown(id="lesson-text")  # filled after the first frame: on_mount
+                # then the lesson's Markdown, after the first frame (_show_lesson)
         yield Footer(compact=True, show_command_palette=False)
 
     def _lesson_markdown(self) -> str:
@@ -195,7 +195,15 @@ class DashboardScreen(RunControls):
         return f"{head}{body}{fix}"
 
     def _show_lesson(self) -> None:
-        self.query_one("#lesson-text", Markdown).update(self._lesson_markdown())
+        """Put the scenario's lesson under the diagnosis (the Markdown made at first)."""
+        from textual.widgets import Markdown
+
+        shown = self.query("#lesson-text").results(Markdown)
+        lesson = next(shown, None)
+        if lesson is None:
+            self.query_one("#lesson").mount(Markdown(self._lesson_markdown(), id="lesson-text"))
+        else:
+            lesson.update(self._lesson_markdown())
 
     def _watch_text(self) -> str:
         """The strip under the plots on a small terminal: what to watch, or the fix."""
@@ -213,7 +221,7 @@ class DashboardScreen(RunControls):
         # taken once mounted, before the first frame is painted, they are in it.
         self.call_later(self.poll)
         # The lesson's Markdown mounts a widget per block (about 40, more than the rest
-        # of the screen): built after the first frame, it no longer delays it.
+        # of the screen) and imports markdown-it: after the first frame, not before it.
         self.call_after_refresh(self._show_lesson)
 
     @property
