@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from bp_tui.core.config import Scenario
@@ -15,6 +16,7 @@ class Recorded:
         self.scenario = scenario
         self.status = "running"
         self.started = self.closed = False
+        self.commands: list[str] = []
 
     def start(self) -> None:
         self.started = True
@@ -23,7 +25,7 @@ class Recorded:
         return []
 
     def command(self, name: str, value: float | str | None = None) -> None:
-        pass
+        self.commands.append(name)
 
     def close(self) -> None:
         self.closed = True
@@ -33,8 +35,9 @@ def test_the_early_source_is_started_at_once_and_given_to_the_first_call():
     scenario = Scenario(name="a", title="a")
     early = Recorded(scenario)
     factory = EarlySource(early, scenario, Recorded)
-    assert early.started  # before any dashboard asked
+    assert early.started and early.commands == ["pause"]  # loads, takes no step yet
     assert factory(scenario) is early
+    assert early.commands == ["pause", "resume"]  # trains once the dashboard has it
     again = factory(scenario)  # `r` restarts: a new source
     assert again is not early and isinstance(again, Recorded) and not again.started
     factory.close()  # handed out: the dashboard's to close, not ours
@@ -60,3 +63,29 @@ def test_close_ends_a_source_never_handed_out_once():
     factory.close()  # idempotent: nothing left to close
     assert not early.closed
     assert factory(scenario) is not early  # and never handed out after
+
+
+def test_a_live_early_source_takes_no_step_before_it_is_handed_out():
+    from bp_tui.scenarios import load
+    from bp_tui.tui.sources.live import LiveSource
+
+    scenario = load("healthy", steps=50)
+    source = LiveSource(scenario)
+    factory = EarlySource(source, scenario, LiveSource)
+    try:
+        deadline = time.monotonic() + 60
+        seen: list[dict[str, Any]] = []
+        while not any(e["type"] == "run" for e in seen) and time.monotonic() < deadline:
+            seen += source.poll()
+            time.sleep(0.02)
+        time.sleep(0.3)  # a running child would send steps meanwhile
+        seen += source.poll()
+        assert [e["type"] for e in seen] == ["run"]
+        assert factory(scenario) is source
+        while not any(e["type"] == "end" for e in seen) and time.monotonic() < deadline:
+            seen += source.poll()
+            time.sleep(0.02)
+        steps = [e["step"] for e in seen if e["type"] == "step"]
+        assert steps == list(range(1, 51))  # every step, from the first, after the resume
+    finally:
+        source.close()  # idempotent, whoever holds it
