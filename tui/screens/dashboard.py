@@ -217,8 +217,8 @@ class DashboardScreen(RunControls):
         self._start_source()
         self.set_interval(POLL_INTERVAL, self.poll)
         self.set_interval(1.0 / self.fps, self.redraw)
-        # A source started before the UI loaded (bp-tui SCENARIO) has steps waiting:
-        # taken once mounted, before the first frame is painted, they are in it.
+        # A source started before the UI loaded (bp-tui SCENARIO) has its run event and
+        # first step ready: taken once mounted, before the first paint, they are in it.
         self.call_later(self.poll)
         # The lesson's Markdown mounts a widget per block (about 40, more than the rest
         # of the screen) and imports markdown-it: after the first frame, not before it.
