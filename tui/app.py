@@ -33,9 +33,9 @@ from bp_tui.core.config import Scenario
 from bp_tui.tui.messages import CompareAsked, FixToggled, ScenarioChosen, SpeedChanged
 from bp_tui.tui.screens.compare import CompareScreen, Side
 from bp_tui.tui.screens.dashboard import DashboardScreen
-from bp_tui.tui.screens.help import HelpScreen
 from bp_tui.tui.screens.picker import PickerScreen
 from bp_tui.tui.settings import Settings
+from bp_tui.tui.sources.base import run_speed
 
 if TYPE_CHECKING:
     from bp_tui.tui.sources.base import EventSource
@@ -46,11 +46,6 @@ Loader = Callable[..., Scenario]
 def scenario_ref(scenario: Scenario) -> str:
     """What ``scenarios.load`` takes to load this scenario again: its file, else its name."""
     return scenario.source or scenario.name
-
-
-def run_speed(chosen: float | None, scenario: Scenario) -> float:
-    """Steps/s of a run: the user's choice if any, else the scenario's pace (0: full speed)."""
-    return chosen if chosen is not None else float(scenario.speed or 0.0)
 
 
 class ScenarioCommands(Provider):
@@ -240,6 +235,9 @@ class BpTuiApp(App[int]):
         self.notify(f"saved {saved}", title="screenshot", timeout=5)
 
     def action_help(self) -> None:
+        # imported here: its Markdown (markdown-it) is not needed for the first frame
+        from bp_tui.tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             # compare mode (m) has keys of its own; the picker's are the dashboard's
             if isinstance(self.screen, CompareScreen):

@@ -91,9 +91,11 @@ def speed_arg(text: str) -> float:
 
 def check_theme(name: str | None) -> None:
     """A ``--theme`` that Textual has, else the one-line error listing those it has."""
+    if name is None:
+        return  # textual is not imported yet: the trainer starts first (see run_dashboard)
     from textual.theme import BUILTIN_THEMES
 
-    if name is not None and name not in BUILTIN_THEMES:
+    if name not in BUILTIN_THEMES:
         allowed = ", ".join(sorted(BUILTIN_THEMES))
         raise CliError(None, "--theme", f"found {name!r}, allowed {allowed}")
 
@@ -145,18 +147,41 @@ def run_dashboard(argv: list[str]) -> int:
         print(error_line(exc), file=sys.stderr)
         return EXIT_USAGE
 
-    from bp_tui.tui.app import BpTuiApp
-    from bp_tui.tui.settings import Settings
     from bp_tui.tui.sources.live import LiveSource
 
-    factory: Callable[[Scenario], EventSource] = LiveSource
-    if args.record is not None:  # each run shown (also after r or f) replaces the last
+    def factory(s: Scenario, speed: float | None = None) -> EventSource:
+        live = LiveSource(s, speed)
+        if args.record is None:
+            return live
+        # each run shown (also after r or f) replaces the last recording
         from bp_tui.tui.sources.record import RecordingSource
 
-        def factory(s: Scenario) -> EventSource:
-            return RecordingSource(LiveSource(s), args.record, inputs=inputs)
+        return RecordingSource(live, args.record, inputs=inputs)
 
-    app = BpTuiApp(
+    if initial is None:
+        return run_app(_app(args, factory, picker, initial))
+    # The trainer child starts before the UI is imported: both load at once.
+    from bp_tui.tui.sources.base import run_speed
+    from bp_tui.tui.sources.early import EarlySource
+
+    early = EarlySource(factory(initial, run_speed(args.speed, initial)), initial, factory)
+    try:
+        return run_app(_app(args, early, picker, initial))
+    finally:
+        early.close()
+
+
+def _app(
+    args: argparse.Namespace,
+    factory: Callable[[Scenario], EventSource],
+    picker: list[Scenario],
+    initial: Scenario | None,
+) -> BpTuiApp:
+    """The app for the parsed command line (imports the UI)."""
+    from bp_tui.tui.app import BpTuiApp
+    from bp_tui.tui.settings import Settings
+
+    return BpTuiApp(
         factory,
         picker,
         initial=initial,
@@ -168,7 +193,6 @@ def run_dashboard(argv: list[str]) -> int:
         settings=Settings.load(),
         screenshot_dir=args.screenshot_dir,
     )
-    return run_app(app)
 
 
 def run_app(app: BpTuiApp) -> int:

@@ -44,7 +44,6 @@ from bp_tui.tui.screens.dashboard import (
     slow_down,
     speed_up,
 )
-from bp_tui.tui.screens.help import HelpScreen
 from bp_tui.tui.screens.keys import COMPARE_KEYS
 from bp_tui.tui.sources.base import EventSource
 
@@ -374,6 +373,8 @@ class CompareApp(App[int]):
 
     def action_help(self) -> None:
         """`?`: the compare screen's keys (``HelpScreen``'s own `?` closes it)."""
+        from bp_tui.tui.screens.help import HelpScreen  # markdown-it: only when asked for
+
         self.push_screen(HelpScreen(self.compare.KEYS, compare=True))
 
     async def action_quit(self) -> None:

@@ -26,7 +26,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Footer, Markdown, Static
+from textual.widgets import Footer, Static
 
 from bp_tui.core.config import CLIP_MODES, Scenario
 from bp_tui.tui.history import History
@@ -184,7 +184,7 @@ class DashboardScreen(RunControls):
                 yield LayerTable(id="layer-table")
             with VerticalScroll(id="lesson"):
                 yield DiagnosisPane(id="diagnosis")
-                yield Markdown(self._lesson_markdown(), id="lesson-text")
+                # then the lesson's Markdown, after the first frame (_show_lesson)
         yield Footer(compact=True, show_command_palette=False)
 
     def _lesson_markdown(self) -> str:
@@ -196,6 +196,17 @@ class DashboardScreen(RunControls):
             return f"**Fix on** (`f` turns it off): {s.fix_summary}\n\n{head}{body}"
         fix = f"\n\n**Fix** (`f`): {s.fix_summary}" if s.fix_summary else ""
         return f"{head}{body}{fix}"
+
+    def _show_lesson(self) -> None:
+        """Put the scenario's lesson under the diagnosis (the Markdown made at first)."""
+        from textual.widgets import Markdown
+
+        shown = self.query("#lesson-text").results(Markdown)
+        lesson = next(shown, None)
+        if lesson is None:
+            self.query_one("#lesson").mount(Markdown(self._lesson_markdown(), id="lesson-text"))
+        else:
+            lesson.update(self._lesson_markdown())
 
     def _watch_text(self) -> str:
         """The strip under the plots on a small terminal: what to watch, or the fix."""
@@ -212,6 +223,12 @@ class DashboardScreen(RunControls):
         self._start_source()
         self.set_interval(POLL_INTERVAL, self.poll)
         self.set_interval(1.0 / self.fps, self.redraw)
+        # A source started before the UI loaded (bp-tui SCENARIO) has its run event and
+        # first step ready: taken once mounted, before the first paint, they are in it.
+        self.call_later(self.poll)
+        # The lesson's Markdown mounts a widget per block (about 40, more than the rest
+        # of the screen) and imports markdown-it: after the first frame, not before it.
+        self.call_after_refresh(self._show_lesson)
 
     @property
     def compact(self) -> bool:
@@ -275,6 +292,7 @@ class DashboardScreen(RunControls):
             self.error = f"error: {exc}"
             events = []
         self.query_one(BoundaryPane).feed(events)
+        first_data = self.history.last is None
         now = time.monotonic()
         for ev in events:
             kind = ev.get("type")
@@ -301,6 +319,10 @@ class DashboardScreen(RunControls):
                 self._rate_samples.clear()
         if events:
             last = self.history.last
+            if first_data and last is not None:
+                # the first steps are drawn at once, not at the next fps tick (after the
+                # layout: this poll may come before the panes have a size)
+                self.call_after_refresh(self.redraw, True)
             if last is not None:
                 self._rate_samples.append((now, int(last["step"])))
                 while now - self._rate_samples[0][0] > RATE_WINDOW:
@@ -423,7 +445,7 @@ class DashboardScreen(RunControls):
         """Run ``scenario`` here instead (the fix toggled) at ``speed``, with its lesson."""
         self.scenario = scenario
         self.set_reactive(DashboardScreen.speed, speed)  # sent to the new source at start
-        self.query_one("#lesson-text", Markdown).update(self._lesson_markdown())
+        self._show_lesson()
         self.query_one("#watch", Static).update(self._watch_text())
         if scenario.fix and scenario.fix_summary:
             self.notify(f"Fix on: {scenario.fix_summary}", title="f", timeout=6)

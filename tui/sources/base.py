@@ -7,7 +7,10 @@ file another program is still writing.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from bp_tui.core.config import Scenario
 
 # Emitted by a source whose run starts over (a replay seeking back, a followed file
 # truncated or replaced): the dashboard forgets what it has shown and rebuilds from the
@@ -21,6 +24,11 @@ COMMANDS = (
     "pause", "resume", "step", "speed", "lr", "clip", "clip_threshold", "stop",
     "trace", "gradcheck",
 )  # fmt: skip
+
+
+def run_speed(chosen: float | None, scenario: Scenario) -> float:
+    """Steps/s of a run: the user's choice if any, else the scenario's pace (0: full speed)."""
+    return chosen if chosen is not None else float(scenario.speed or 0.0)
 
 
 @runtime_checkable
