@@ -50,9 +50,10 @@ def fprime_mean(layer: Dense) -> float:
     ReLU's derivative is 0 or 1, so its mean is the share of active units; sigmoid's
     ``a (1 - a)`` and tanh's ``1 - a**2`` are never negative, so no ``abs`` is needed.
     Each is one reduction over ``A``: tanh's is ``1 - (a . a) / size``, one BLAS dot
-    (summing ``1 - a**2`` took three NumPy calls and a temporary, 2-5 us a layer); its
+    (summing ``1 - a**2`` took three NumPy calls and a temporary, 2-5 us a layer). Its
     error is that of a number near 1, a few 1e-16 absolute (measured against exact
-    rationals up to 512 x 64 entries), far below what is shown.
+    rationals up to 512 x 64 entries): relative 5e-11 for the saturation scenario's
+    first layer, whose mean f' is 7e-6, far below the digits shown.
     """
     Z, A = layer.Z, layer.A
     if Z is None or A is None:
