@@ -265,7 +265,7 @@ class Trainer:
                 g_norms = self._segment_norms(g).tolist()
         finite = math.isfinite(loss) and math.isfinite(global_norm)
         if diag:  # before clipping changes g (squares that overflow: g_norms above)
-            g_sq = self._g_sq()
+            g_roots = self._g_sq.roots()
 
         n = self._n_layers
         clipped, clipped_values, scale = False, [0] * n, 1.0
@@ -298,7 +298,7 @@ class Trainer:
             )
 
         if g_norms is None:
-            g_norms = [math.sqrt(s) for s in g_sq]
+            g_norms = g_roots
         gw_norms, gb_norms = g_norms[0::2], g_norms[1::2]
         update_ratio: list[float | None]
         if finite:
