@@ -70,8 +70,8 @@ class SquaredNorms:
     One BLAS dot per array, each writing its result straight into its cell of
     ``self.out`` (a 0-d view as the dot's ``out``), so that one ``np.sqrt(...).tolist()``
     serves all of them: a NumPy scalar, a ``float`` and a ``math.sqrt`` per array cost
-    4% more of a diagnosed step on vanishing and exploding (33 and 18 arrays; in-process
-    A/B, CPU time). The squares overflow to ``inf`` for entries beyond about 1e154;
+    2-4% more of vanishing's diagnosed step (33 arrays; in-process A/Bs). The squares
+    overflow to ``inf`` for entries beyond about 1e154;
     ``norms()`` and ``exact(roots)`` put the true (finite) norm in their place.
     """
 
