@@ -114,6 +114,9 @@ def test_norms_of_finite_arrays_never_overflow():
         assert norms[4] == math.inf and math.isnan(norms[5])
     with np.errstate(over="ignore", invalid="ignore"):
         assert squared()[0] == math.inf  # the squares themselves do overflow, as they must
+        roots = squared.roots()  # their plain square roots: inf where they overflowed
+    assert roots[0] == math.inf
+    np.testing.assert_allclose(roots[1:4:2], want[1:4:2], rtol=1e-13)
 
 
 def test_the_core_needs_no_numpy_2_only_function(monkeypatch):
