@@ -49,6 +49,11 @@ def fprime_mean(layer: Dense) -> float:
 
     ReLU's derivative is 0 or 1, so its mean is the share of active units; sigmoid's
     ``a (1 - a)`` and tanh's ``1 - a**2`` are never negative, so no ``abs`` is needed.
+    Each is one reduction over ``A``: tanh's is ``1 - (a . a) / size``, one BLAS dot
+    (summing ``1 - a**2`` took three NumPy calls and a temporary, 2-5 us a layer). Its
+    error is that of a number near 1, a few 1e-16 absolute (measured against exact
+    rationals up to 512 x 64 entries): relative 5e-11 for the saturation scenario's
+    first layer, whose mean f' is 7e-6, far below the digits shown.
     """
     Z, A = layer.Z, layer.A
     if Z is None or A is None:
@@ -60,7 +65,8 @@ def fprime_mean(layer: Dense) -> float:
         return 1.0
     if name == "relu":  # f'(z) = sign(a): 1 where a > 0 (NaN counts as "active")
         # Counted on the bits: ReLU writes its zeros as +0.0 (all bits 0), and an
-        # integer count is 2-3x faster than a float one (64 x 64: 2 against 5 us).
+        # integer count is faster than a float one (64 x 64: 1.7 against 2.4 us alone;
+        # in the step, a float count made exploding's diagnosed step 4% slower).
         return int(np.count_nonzero(A.view(np.uint64))) / size
     if isinstance(layer.activation, LeakyReLU):
         active = int(np.count_nonzero(Z > 0.0))
@@ -69,7 +75,7 @@ def fprime_mean(layer: Dense) -> float:
     if name == "sigmoid":
         return float(a.dot(1.0 - a)) / size
     if name == "tanh":
-        return float(np.subtract(1.0, a * a).sum()) / size
+        return 1.0 - float(a.dot(a)) / size
     return float(np.abs(layer.activation.grad(Z, A)).mean())
 
 

@@ -6,8 +6,7 @@ scenario and its seed; ``step()`` runs ONE minibatch update and returns the
 format). Same scenario and seed, same events, byte for byte.
 
 Cost. The per-step statistics are one BLAS dot per array (``||dW_i||``, ``||db_i||``
-before clipping, ``||W_i||`` after the update), written into one buffer, and one
-``np.sqrt(...).tolist()`` for all of them (see ``diagnostics.SquaredNorms``); the error
+before clipping, ``||W_i||`` after the update; ``diagnostics.SquaredNorms``); the error
 signal ``||dL/dZ_i||`` and mean |f'(Z_i)| are read from backward's own buffers
 (``error_signal.py``). ``request_trace()`` has the next step also write its forward
 and backward pass down (``backprop_trace.py``) for the backprop view. The full-data
@@ -105,15 +104,8 @@ class Trainer:
         self._seg = np.cumsum([0, *[a.size for a in self._params][:-1]])  # array starts
         self._scratch = np.empty(n_flat)
         flat_g = [a.reshape(-1) for a in self._grads]  # dW0, db0, dW1, db1, ...
-        # Every step's squares land in one buffer, [||dW_i||^2..., ||db_i||^2...,
-        # ||W_i||^2...] (3L,), and one np.sqrt(...).tolist() gives all the norms: a
-        # square root and a list per kind cost 1 us more a step (3 layers).
-        n_layers = len(self.net.layers)
-        self._sq = np.zeros(3 * n_layers)
-        self._g_sq = SquaredNorms(flat_g[0::2] + flat_g[1::2], out=self._sq[: 2 * n_layers])
-        self._w_sq = SquaredNorms(
-            [a.reshape(-1) for a in self._params[0::2]], out=self._sq[2 * n_layers :]
-        )
+        self._g_sq = SquaredNorms(flat_g)
+        self._w_sq = SquaredNorms([a.reshape(-1) for a in self._params[0::2]])
         self._gw_sq = SquaredNorms(flat_g[0::2])  # ||dW_i||^2 after clipping by value
         # The update p_new - p_old, for optimisers whose step is not just lr * g.
         self._prev = np.empty(n_flat) if self.opt.name != "sgd" else None
@@ -272,8 +264,8 @@ class Trainer:
             if diag and math.isfinite(global_norm):
                 g_norms = self._segment_norms(g).tolist()
         finite = math.isfinite(loss) and math.isfinite(global_norm)
-        if diag:  # before clipping changes g; the square roots come with ||W_i||'s below
-            self._g_sq.fill()
+        if diag:  # before clipping changes g (squares that overflow: g_norms above)
+            g_roots = self._g_sq.roots()
 
         n = self._n_layers
         clipped, clipped_values, scale = False, [0] * n, 1.0
@@ -305,12 +297,9 @@ class Trainer:
                 step=step, loss=loss, lr=lr, global_grad_norm=global_norm, finite=finite
             )
 
-        if finite:  # ||W_i||^2 after the update (a diverged step keeps the last ones)
-            self._w_sq.fill()
-        norms = np.sqrt(self._sq).tolist()
-        gw_norms, gb_norms = norms[:n], norms[n : 2 * n]
-        if g_norms is not None:
-            gw_norms, gb_norms = g_norms[0::2], g_norms[1::2]
+        if g_norms is None:
+            g_norms = g_roots
+        gw_norms, gb_norms = g_norms[0::2], g_norms[1::2]
         update_ratio: list[float | None]
         if finite:
             if self._prev is not None:  # ||p_new - p_old||
@@ -319,8 +308,9 @@ class Trainer:
                 u_norms, c = self._gw_sq.norms(), lr
             else:  # sgd: lr * scale * ||g||, no pass of its own
                 u_norms, c = gw_norms, lr * scale
-            w_before = self._w_norm
-            self._w_norm = self._w_sq.exact(norms[2 * n :])  # finite when W is (1e190...)
+            # ||W_i|| after the update (a diverged step keeps the last ones), finite
+            # when W is (exploding weights reach 1e190 before anything is inf)
+            w_before, self._w_norm = self._w_norm, self._w_sq.norms()
             update_ratio = [
                 c * u / w if w > 0 else _ratio(c * u, w)
                 for u, w in zip(u_norms, w_before, strict=True)

@@ -91,21 +91,6 @@ def test_squared_norms_of_unrelated_arrays_match_brute_force():
     np.testing.assert_allclose(SquaredNorms(arrays)(), want, rtol=1e-13)
 
 
-def test_squared_norms_write_into_a_shared_buffer():
-    # Two sets write their squares side by side, as the trainer's one-sqrt buffer does.
-    net = MLP([2, 8, 8, 8, 1], bias_init="normal", seed=5)
-    params = net.params()
-    buf = np.full(8, np.nan)
-    weights = SquaredNorms([a.reshape(-1) for a in params[0::2]], out=buf[:4])
-    biases = SquaredNorms([a.reshape(-1) for a in params[1::2]], out=buf[4:])
-    weights.fill()
-    biases.fill()
-    want = [float(np.sum(a**2)) for a in [*params[0::2], *params[1::2]]]
-    np.testing.assert_allclose(buf, want, rtol=1e-13)
-    with pytest.raises(ValueError):
-        SquaredNorms([a.reshape(-1) for a in params[0::2]], out=np.empty(3))
-
-
 def test_norms_of_finite_arrays_never_overflow():
     """Squares overflow float64 beyond about 1e154: exploding weights reach 1e190 while
     still finite, and their norm was reported as inf. ``math.hypot`` is the independent
@@ -129,6 +114,9 @@ def test_norms_of_finite_arrays_never_overflow():
         assert norms[4] == math.inf and math.isnan(norms[5])
     with np.errstate(over="ignore", invalid="ignore"):
         assert squared()[0] == math.inf  # the squares themselves do overflow, as they must
+        roots = squared.roots()  # their plain square roots: inf where they overflowed
+    assert roots[0] == math.inf
+    np.testing.assert_allclose(roots[1:4:2], want[1:4:2], rtol=1e-13)
 
 
 def test_the_core_needs_no_numpy_2_only_function(monkeypatch):
