@@ -25,12 +25,14 @@ from typing import Any
 
 import numpy as np
 from rich.style import Style
-from rich.text import Text
-from textual.widgets import Static
+from textual.strip import Strip
+from textual.widget import Widget
 
 from bp_tui.core.boundary import Boundary, decode_boundary
 from bp_tui.core.config import Scenario
 from bp_tui.core.datasets import make_dataset
+from bp_tui.tui.panes.braille import Runs
+from bp_tui.tui.panes.line_diff import ShownLines, segments_strip
 from bp_tui.tui.panes.plotting import fit_title
 
 # Class colours, Playground's orange and blue first; cycled for many classes.
@@ -114,7 +116,7 @@ def point_cells(X: np.ndarray, y: np.ndarray, b: Boundary, cols: int, rows: int)
     return np.where(counts.sum(axis=2) > 0, counts.argmax(axis=2), -1)
 
 
-class BoundaryPane(Static):
+class BoundaryPane(Widget):
     """The decision boundary of the latest probe, with the training points."""
 
     DEFAULT_CSS = """
@@ -122,7 +124,7 @@ class BoundaryPane(Static):
     """
 
     def __init__(self, label: str = "", **kwargs: Any) -> None:
-        super().__init__("", **kwargs)
+        super().__init__(**kwargs)
         self.label = label  # e.g. "broken" / "fixed" in compare mode
         self.run: dict[str, Any] | None = None
         self.points: tuple[np.ndarray, np.ndarray] | None = None
@@ -134,6 +136,8 @@ class BoundaryPane(Static):
         # and point classes per cell (-1: none), and the rows of text.
         self.drawn_points: np.ndarray | None = None
         self.drawn_labels: np.ndarray | None = None
+        #: the rows on screen, repainted only where a new probe changed them
+        self.shown = ShownLines()
 
     def feed(self, events: Iterable[dict[str, Any]]) -> None:
         """Keep what the pane needs from a batch of source events."""
@@ -165,17 +169,25 @@ class BoundaryPane(Static):
         return fit_title(variants, width)
 
     def show(self, force: bool = False) -> None:
-        """Draw at the pane's current size, if anything changed since the last draw."""
+        """Draw at the pane's current size, if anything changed since the last draw.
+
+        Only the cells whose colour or character changed are repainted (line_diff.py).
+        """
         key = (self.size, self.app.no_color, self.app.theme)
         if not (self.changed or force or key != self.shown_key):
             return
         self.changed, self.shown_key = False, key
-        self.update(self.render_text(self.size.width, self.size.height, self.app.no_color))
+        width = self.size.width
+        rows = self.render_rows(width, self.size.height, self.app.no_color)
+        self.shown.update(self, [segments_strip(runs, width) for runs in rows])
 
-    def render_text(self, width: int, height: int, no_color: bool) -> Text:
-        """The pane as rich ``Text``: a title row, then the plane."""
-        out = Text(no_wrap=True, end="")
-        out.append(self.title(width)[:width], style="bold")
+    def render_line(self, y: int) -> Strip:
+        """Row ``y`` of the last ``show`` (Textual's Line API)."""
+        return self.shown.line(y, self.size.width).apply_style(self.rich_style)
+
+    def render_rows(self, width: int, height: int, no_color: bool) -> list[Runs]:
+        """The pane as rows of ``(text, style)`` runs: a title row, then the plane."""
+        out: list[Runs] = [[(self.title(width)[:width], Style(bold=True))]]
         b, rows = self.boundary, height - 1
         if b is None or width < 2 or rows < 1:
             return out
@@ -188,14 +200,13 @@ class BoundaryPane(Static):
             labels, level, p1 = sample(b, width, rows)
             self.drawn_labels = labels
             for r in range(rows):
-                out.append("\n")
                 chars = [
                     point_mark(int(cells[r, c]), b.classes)
                     if cells[r, c] >= 0
                     else density_char(int(labels[r, c]), 0, None if p1 is None else p1[r, c])
                     for c in range(width)
                 ]
-                out.append("".join(chars))
+                out.append([("".join(chars), None)])
             return out
         labels, level, _ = sample(b, width, 2 * rows)
         self.drawn_labels = labels
@@ -207,7 +218,9 @@ class BoundaryPane(Static):
             return _blend(rgb, BRIGHTNESS[int(level[r, c])])
 
         for r in range(rows):
-            out.append("\n")
+            runs: Runs = []
+            run_chars: list[str] = []
+            run_key: tuple[Any, ...] | None = None
             for c in range(width):
                 if cells[r, c] >= 0:
                     # the point over the prediction at the cell (its lower pixel)
@@ -220,5 +233,12 @@ class BoundaryPane(Static):
                     ch = UPPER_HALF
                     if key not in styles:
                         styles[key] = Style(color=key[1], bgcolor=key[2])
-                out.append(ch, styles[key])
+                if key != run_key and run_chars:
+                    runs.append(("".join(run_chars), styles[run_key]))  # type: ignore[index]
+                    run_chars = []
+                run_key = key
+                run_chars.append(ch)
+            if run_chars:
+                runs.append(("".join(run_chars), styles[run_key]))  # type: ignore[index]
+            out.append(runs)
         return out
