@@ -18,8 +18,9 @@ from rich.style import Style
 from textual.strip import Strip
 
 from bp_tui.tui.history import History
-from bp_tui.tui.panes.axes import nice_down, nice_up, time_axis_end, y_limits
+from bp_tui.tui.panes.axes import linear_ticks, nice_down, nice_up, time_axis_end, y_limits
 from bp_tui.tui.panes.boundary import BoundaryPane
+from bp_tui.tui.panes.grad_flow import GradFlowPane
 from bp_tui.tui.panes.line_diff import GAP, changed_spans, row_spans
 from bp_tui.tui.panes.plotting import GuardedPlot
 from tests.ui.conftest import pump
@@ -157,6 +158,10 @@ async def test_after_many_partial_frames_the_screen_holds_a_fresh_render(make_ap
             fresh = pane.render().plain.split("\n")[: pane.size.height]
             assert pane_screen_text(app, pane) == fresh, pane.id
         assert dash.view.last("step") >= 280  # the app's own timers poll too
+        flow = app.screen.query_one(GradFlowPane)  # bars diffed row by row too
+        want = flow.shown_text.plain.split("\n")
+        got = [row.rstrip() for row in pane_screen_text(app, flow)][: len(want)]
+        assert got == [row.rstrip() for row in want]
 
 
 async def test_a_pane_whose_data_did_not_change_is_not_refreshed(make_app, monkeypatch):
@@ -186,9 +191,28 @@ async def test_a_pane_whose_data_did_not_change_is_not_refreshed(make_app, monke
         dash.refresh_now()  # no await: exactly one step
         assert dash.view.last("step") == before + 1
         loss = app.screen.query_one("#loss", GuardedPlot)
-        area = loss.size.width * loss.size.height
-        if loss.drawn.xlim == xlim:
-            assert calls and all(regions for _, regions in calls)  # partial: regions named
-            assert 0 < loss.shown.repainted < 0.25 * area
-        else:  # the step crossed a 1-2-5 step of the time axis: every point moved
-            assert loss.shown.repainted == area
+        if loss.drawn.xlim != xlim:  # the step crossed a 1-2-5 step of the time axis
+            assert loss.shown.repainted == loss.size.width * loss.size.height
+            return
+        assert calls and all(regions for _, regions in calls)  # partial: regions named
+        plots = list(app.screen.query(GuardedPlot))
+        assert sum(p.shown.repainted for p in plots) > 0  # the new step is on screen
+        for pane in plots:  # each plot changed in a few cells, not all over
+            assert pane.shown.repainted < 0.25 * pane.size.width * pane.size.height, pane.id
+
+
+@pytest.mark.parametrize(
+    "lo, hi, rows", [(0.07, 1.3, 6), (0, 100, 8), (-2.5, 4, 6), (3e6, 9e7, 10), (0.3, 0.31, 2)]
+)
+def test_linear_ticks_are_few_even_distinct_and_inside_the_axis(lo, hi, rows):
+    a, b = y_limits(lo, hi, False)
+    ticks, labels = linear_ticks(a, b, rows)
+    assert 2 <= len(ticks) <= max(2, rows // 2 + 1)
+    assert all(a - 1e-9 <= t <= b + 1e-9 for t in ticks)
+    gaps = np.diff(ticks)
+    assert np.allclose(gaps, gaps[0])
+    assert len(set(labels)) == len(labels)  # written apart
+    assert all(
+        float(label) == pytest.approx(t, rel=1e-2, abs=1e-9)
+        for t, label in zip(ticks, labels, strict=True)
+    )

@@ -12,7 +12,7 @@ frame changes the plot only in its newest columns, and ``line_diff`` repaints ju
   that runs past its stated length, or has none (a foreign writer), keeps growing.
 - A y axis reaches from the 1-2-5 value at or below its lowest value to the one at or
   above its highest; on a linear axis, to the multiples of a 1-2-5 tick step (about
-  four ticks over the data) around them.
+  four ticks over the data) around them, and its ticks are multiples of such a step.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 
 MIN_TIME_SPAN = 10  # steps: the shortest time axis (a run's first steps)
+BIG = 1e5  # linear tick labels from here on are written as 1.2e+07, not in full
 NICE = (1.0, 2.0, 5.0)
 
 
@@ -63,3 +64,22 @@ def y_limits(lo: float, hi: float, log: bool) -> tuple[float, float]:
     step = nice_up(span / 4)
     bottom, top = math.floor(lo / step) * step, math.ceil(hi / step) * step
     return bottom, max(top, bottom + step)
+
+
+def linear_ticks(lo: float, hi: float, rows: int) -> tuple[list[float], list[str]]:
+    """Ticks of a linear axis ``lo..hi`` at multiples of a 1-2-5 step, at most one
+    every other row of ``rows``, labelled with the same number of decimals."""
+    most = max(2, rows // 2 + 1)
+    step = nice_up((hi - lo) / 4) if hi > lo else 1.0
+    while True:
+        first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+        if last - first + 1 <= most:
+            break
+        step = nice_up(step * 1.01)  # the next of the series
+    ticks = [k * step for k in range(first, last + 1)]
+    if len(ticks) < 2:  # a coarser step left one tick: the axis's ends instead
+        ticks, step = [lo, hi], hi - lo
+    if max(abs(lo), abs(hi)) >= BIG:
+        return ticks, [f"{t:.3g}" for t in ticks]
+    decimals = max(0, -math.floor(math.log10(nice_down(step)) + 1e-9))
+    return ticks, [f"{t:.{decimals}f}" for t in ticks]

@@ -23,8 +23,10 @@ from collections.abc import Sequence
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual.geometry import Region, Size
 from textual.strip import Strip
+from textual.visual import Visual, visualize
 from textual.widget import Widget
 
 GAP = 6  # cells: changed ranges closer than this are repainted as one range
@@ -83,6 +85,11 @@ def changed_spans(
 def segments_strip(runs: Sequence[tuple[str, Style | None]], width: int) -> Strip:
     """A row of ``(text, style)`` runs as a strip exactly ``width`` cells wide."""
     return Strip([Segment(text, style) for text, style in runs if text]).adjust_cell_length(width)
+
+
+def text_strips(widget: Widget, text: Text, width: int) -> list[Strip]:
+    """``text`` as Textual renders it in ``widget`` (``Visual.to_strips``), ``width`` wide."""
+    return Visual.to_strips(widget, visualize(widget, text), width, None, widget.visual_style)
 
 
 class ShownLines:

@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
-from bp_tui.tui.panes.axes import y_limits
+from bp_tui.tui.panes.axes import linear_ticks, y_limits
 from bp_tui.tui.panes.braille import FastLine, Runs, build, proxy_points, runs_text
 from bp_tui.tui.panes.line_diff import ShownLines, segments_strip
 
@@ -168,7 +168,6 @@ def clean_points(x: np.ndarray, y: np.ndarray, log_y: bool) -> tuple[np.ndarray,
 
 ZERO_MARKER = "x"  # exact zeros on a log axis; distinct from the braille lines without colour
 LABEL_WIDTH = 8  # characters of line labels that may share one row ("L10,L11")
-BIG = 1e5  # linear tick labels from here on are written as 1.2e+07, not in full
 
 
 # plotext centres a title on the canvas, not the pane, and drops one that would run into
@@ -206,19 +205,6 @@ def decade_ticks(
         ticks.insert(0, floor)
         labels.insert(0, "0")
     return ticks, labels
-
-
-def compact_ticks(ys: list[np.ndarray], rows: int) -> tuple[list[float], list[str]] | None:
-    """Linear ticks written with 3 significant digits when plotext's would be very wide."""
-    if not ys:
-        return None
-    lo = min(float(y.min()) for y in ys)
-    hi = max(float(y.max()) for y in ys)
-    if max(abs(lo), abs(hi)) < BIG or hi <= lo:
-        return None
-    n = max(2, min(5, rows // 2 + 1))
-    ticks = np.linspace(lo, hi, n).tolist()
-    return ticks, [f"{t:.3g}" for t in ticks]
 
 
 def label_order(n: int) -> list[int]:
@@ -403,7 +389,7 @@ class GuardedPlot(PlotextPlot):
                 yticks = ([0.0], ["0"])
                 ylim = axis_lim = ylim or (0.0, 1.0)
             elif axis_lim is not None:
-                yticks = compact_ticks([np.asarray(axis_lim)], self.plot_rows)
+                yticks = linear_ticks(*axis_lim, self.plot_rows)
         if yticks is not None:
             plt.yticks(yticks[0], yticks[1], yside="left")
             drawn.yticks = yticks
