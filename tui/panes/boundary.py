@@ -20,6 +20,7 @@ only the run's points and the latest grid; ``show()`` draws them at the pane's s
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -54,6 +55,7 @@ DENSITY_K = " ░▒▓█#%@*+=-"  # more classes: the class's own character
 POINT_MARKS_2 = "ox"
 CELL_POINT = "●"
 UPPER_HALF = "▀"
+MIN_INTERVAL = 0.5  # s between two draws of new probes (the latest probe is always drawn)
 
 
 def training_points(run: dict[str, Any] | None) -> tuple[np.ndarray, np.ndarray] | None:
@@ -138,6 +140,8 @@ class BoundaryPane(Widget):
         self.drawn_labels: np.ndarray | None = None
         #: the rows on screen, repainted only where a new probe changed them
         self.shown = ShownLines()
+        self._drawn_at = -MIN_INTERVAL  # time.monotonic() of the last draw
+        self._catch_up: object | None = None  # a timer, while a new probe waits
 
     def feed(self, events: Iterable[dict[str, Any]]) -> None:
         """Keep what the pane needs from a batch of source events."""
@@ -171,15 +175,29 @@ class BoundaryPane(Widget):
     def show(self, force: bool = False) -> None:
         """Draw at the pane's current size, if anything changed since the last draw.
 
-        Only the cells whose colour or character changed are repainted (line_diff.py).
+        A new probe is drawn at most every ``MIN_INTERVAL`` s unless ``force``d (at full
+        speed one arrives every frame, and early in a run each repaints much of the
+        pane: the largest share of the bytes sent). Only the cells whose colour or
+        character changed are repainted (line_diff.py).
         """
         key = (self.size, self.app.no_color, self.app.theme)
         if not (self.changed or force or key != self.shown_key):
             return
-        self.changed, self.shown_key = False, key
+        now = time.monotonic()
+        wait = self._drawn_at + MIN_INTERVAL - now
+        if not force and key == self.shown_key and wait > 0:
+            # put off, not dropped: the run may have ended (no redraw would come)
+            if self._catch_up is None:
+                self._catch_up = self.set_timer(wait, self._caught_up)
+            return
+        self.changed, self.shown_key, self._drawn_at = False, key, now
         width = self.size.width
         rows = self.render_rows(width, self.size.height, self.app.no_color)
         self.shown.update(self, [segments_strip(runs, width) for runs in rows])
+
+    def _caught_up(self) -> None:
+        self._catch_up = None
+        self.show()
 
     def render_line(self, y: int) -> Strip:
         """Row ``y`` of the last ``show`` (Textual's Line API)."""

@@ -188,7 +188,6 @@ class GradFlowPane(Static):
 
     def render_line(self, y: int) -> Strip:
         """Row ``y`` of the text shown (Textual's Line API; the rows ``_show`` diffed)."""
-        if self.shown.size != self.content_region.size:  # a layout pass or a resize
-            self.shown.rows = text_strips(self, self.shown_text, self.size.width)
-            self.shown.size = self.content_region.size
+        if not self.shown.fits(self):  # a layout pass, a resize, a theme change
+            self.shown.keep(self, text_strips(self, self.shown_text, self.size.width))
         return self.shown.line(y, self.size.width).apply_style(self.rich_style)

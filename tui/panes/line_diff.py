@@ -24,6 +24,7 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.content import Content
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.visual import Visual, visualize
@@ -87,7 +88,7 @@ def segments_strip(runs: Sequence[tuple[str, Style | None]], width: int) -> Stri
     return Strip([Segment(text, style) for text, style in runs if text]).adjust_cell_length(width)
 
 
-def text_strips(widget: Widget, text: Text, width: int) -> list[Strip]:
+def text_strips(widget: Widget, text: Text | Content, width: int) -> list[Strip]:
     """``text`` as Textual renders it in ``widget`` (``Visual.to_strips``), ``width`` wide."""
     return Visual.to_strips(widget, visualize(widget, text), width, None, widget.visual_style)
 
@@ -104,17 +105,26 @@ class ShownLines:
     def __init__(self) -> None:
         self.rows: list[Strip] = []
         self.size: Size | None = None  # the widget's content size the rows were made for
+        self.theme: str | None = None  # and the app's theme
         self.partial = 0  # partial regions asked for since the last full repaint
         self.repainted = 0  # cells asked to be repainted by the last update (tests)
 
     def clear(self) -> None:
         """Forget the rows: the next update repaints the whole pane."""
-        self.rows, self.size = [], None
+        self.rows, self.size, self.theme = [], None, None
+
+    def fits(self, widget: Widget) -> bool:
+        """Whether the rows were made for ``widget``'s size and theme as they are now."""
+        return self.size == widget.content_region.size and self.theme == widget.app.theme
+
+    def keep(self, widget: Widget, rows: list[Strip]) -> None:
+        """Take ``rows`` without a refresh (Textual repaints the whole pane already)."""
+        self.rows, self.size, self.theme = rows, widget.content_region.size, widget.app.theme
 
     def update(self, widget: Widget, rows: list[Strip]) -> int:
         size = widget.content_region.size
-        spans = changed_spans(self.rows, rows) if size == self.size else None
-        self.rows, self.size = rows, size
+        spans = changed_spans(self.rows, rows) if self.fits(widget) else None
+        self.keep(widget, rows)
         if spans is not None and self.partial + len(spans) <= MAX_PARTIAL:
             if spans:
                 self.partial += len(spans)

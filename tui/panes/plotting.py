@@ -495,8 +495,7 @@ class GuardedPlot(PlotextPlot):
             # a resize or a theme change: Textual repaints the whole pane anyway
             self._painted_key = self._paint_key()
             width = self.size.width
-            self.shown.rows = [segments_strip(runs, width) for runs in self._rows()]
-            self.shown.size = self.content_region.size
+            self.shown.keep(self, [segments_strip(runs, width) for runs in self._rows()])
         strip = self.shown.line(y, self.size.width)
         if y == 0 and self.has_focus:  # the selected pane: its title reversed
             strip = strip.apply_style(Style(reverse=True))

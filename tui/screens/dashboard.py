@@ -52,7 +52,9 @@ if TYPE_CHECKING:
 
 # docs/performance.md says why 20 ms: the live child blocks on a full pipe until we read.
 POLL_INTERVAL = 0.02
-STATUS_INTERVAL = 0.05  # s; the status line's step counter changes at most this often
+# s; the status line's step counter changes at most this often (about the default fps:
+# at 20 Hz its line was a tenth of the bytes sent at full speed)
+STATUS_INTERVAL = 0.15
 HISTORY_CAPACITY = 2048  # buckets per series: memory is flat however long the run
 # Target speeds (steps/s) that `+` / `-` walk through; 0 (unlimited) is above the top.
 SPEEDS = (1, 2, 5, 10, 20, 30, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
@@ -360,7 +362,7 @@ class DashboardScreen(RunControls):
                 self.query_one(LayerTable).show(self.view)
             self.query_one(DiagnosisPane).show(self.view)
             if not compact or self.view_name == "boundary" or self.maximized is not None:
-                self.query_one(BoundaryPane).show()
+                self.query_one(BoundaryPane).show(force=force)
             self.update_status()
 
     def refresh_now(self) -> None:
