@@ -216,3 +216,21 @@ def test_linear_ticks_are_few_even_distinct_and_inside_the_axis(lo, hi, rows):
         float(label) == pytest.approx(t, rel=1e-2, abs=1e-9)
         for t, label in zip(ticks, labels, strict=True)
     )
+
+
+async def test_the_time_axis_grows_in_steps_and_ends_at_the_last_step_of_an_ended_run(make_app):
+    app, _ = make_app(batch=3, diverge_at=40)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dash = await pump(pilot, 3)
+        loss = app.screen.query_one("#loss", GuardedPlot)
+        if dash.end is None:  # running: a 1-2-5 end with room for the next steps
+            last = dash.view.last("step")
+            assert loss.drawn.xlim == (1.0, time_axis_end(1, last, None))
+            assert loss.drawn.xlim[1] > last
+        for _ in range(30):
+            if dash.end is not None:
+                break
+            await pump(pilot)
+        assert dash.end is not None and dash.end["reason"] == "diverged"
+        await pump(pilot)
+        assert loss.drawn.xlim == (1.0, float(dash.view.last("step")))  # no empty room

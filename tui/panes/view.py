@@ -40,6 +40,8 @@ class RunView:
     signal: str = "grad_norm"
     #: (step, kind) of the run's events the time plots mark: "diverged", "lr", "clip"
     marks: list[tuple[int, str]] = field(default_factory=list)
+    #: whether the run has ended (its end event arrived): the time axis ends at its last step
+    ended: bool = False
 
     def note_step(self, ev: dict[str, Any]) -> None:
         """Mark ``ev`` (a step about to be pushed) where its lr or clipping changed."""
@@ -74,13 +76,16 @@ class RunView:
         """The x range of every plot: the run's first step to ``axes.time_axis_end``.
 
         It moves only in 1-2-5 steps (and ends at the run's length), so a new step
-        changes a plot only at its right end (axes.py says why).
+        changes a plot only at its right end (axes.py says why). Once the run ended, it
+        ends at the last step.
         """
         h = self.history
         if h.count == 0 or h.first_step is None or h.last_step is None:
             return None
-        first = float(h.first_step)
-        return first, time_axis_end(first, float(h.last_step), self.run_length)
+        first, last = float(h.first_step), float(h.last_step)
+        if self.ended:  # a run that stopped or diverged early: no empty room after it
+            return first, max(last, first + 1.0)
+        return first, time_axis_end(first, last, self.run_length)
 
     def series(self, key: str, layer: int | None = None, *, points: int) -> Series:
         """``key`` (of ``layer``) over the run so far, ``points`` buckets over the x axis.
@@ -128,6 +133,7 @@ class RunView:
             self.log_y,
             self.signal,
             len(self.marks),
+            self.ended,
         )
 
     def last(self, key: str, layer: int | None = None) -> Any:

@@ -238,7 +238,7 @@ class DashboardScreen(RunControls):
         self.history.clear()
         self.view.run = None
         self.view.marks.clear()
-        self.end = None
+        self.end, self.view.ended = None, False
         self.error = None
         self.set_reactive(DashboardScreen.paused, False)
         self.set_reactive(DashboardScreen.clip_mode, self.scenario.train.clip)
@@ -285,6 +285,7 @@ class DashboardScreen(RunControls):
                 self.view.marks.clear()
             elif kind == "end":
                 self.end = ev
+                self.view.ended = True
                 self._ended_at = now
                 if ev.get("reason") == "diverged" and ev.get("step") is not None:
                     self.view.marks.append((int(ev["step"]), "diverged"))
@@ -293,7 +294,7 @@ class DashboardScreen(RunControls):
             elif kind == "reset":  # a replay seeking back, a followed file started again
                 self.history.clear()
                 self.view.marks.clear()
-                self.end = None
+                self.end, self.view.ended = None, False
                 self._rate_samples.clear()
         if events:
             last = self.history.last
