@@ -18,7 +18,14 @@ from rich.style import Style
 from textual.strip import Strip
 
 from bp_tui.tui.history import History
-from bp_tui.tui.panes.axes import linear_ticks, nice_down, nice_up, time_axis_end, y_limits
+from bp_tui.tui.panes.axes import (
+    linear_ticks,
+    log_ticks,
+    nice_down,
+    nice_up,
+    time_axis_end,
+    y_limits,
+)
 from bp_tui.tui.panes.boundary import BoundaryPane
 from bp_tui.tui.panes.grad_flow import GradFlowPane
 from bp_tui.tui.panes.line_diff import GAP, changed_spans, row_spans
@@ -234,3 +241,11 @@ async def test_the_time_axis_grows_in_steps_and_ends_at_the_last_step_of_an_ende
         assert dash.end is not None and dash.end["reason"] == "diverged"
         await pump(pilot)
         assert loss.drawn.xlim == (1.0, float(dash.view.last("step")))  # no empty room
+
+
+@pytest.mark.parametrize("lo, hi", [(0.01, 0.1), (0.2, 5.0), (1e-5, 1e-4), (3.0, 40.0)])
+def test_log_ticks_under_two_decades_are_the_1_2_5_values_inside(lo, hi):
+    ticks, labels = log_ticks(lo, hi)
+    expected = [v for v in brute_nice() if lo * (1 - 1e-12) <= v <= hi * (1 + 1e-12)]
+    assert ticks == pytest.approx(expected)
+    assert [float(label) for label in labels] == pytest.approx(expected)

@@ -83,3 +83,12 @@ def linear_ticks(lo: float, hi: float, rows: int) -> tuple[list[float], list[str
         return ticks, [f"{t:.3g}" for t in ticks]
     decimals = max(0, -math.floor(math.log10(nice_down(step)) + 1e-9))
     return ticks, [f"{t:.{decimals}f}" for t in ticks]
+
+
+def log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
+    """Ticks of a log axis ``lo..hi`` (> 0) spanning under two decades: its 1-2-5 values."""
+    ticks, v = [], nice_up(lo)
+    while v <= hi * (1 + 1e-12):
+        ticks.append(v)
+        v = nice_up(v * 1.01)
+    return ticks, [f"{t:g}" for t in ticks]

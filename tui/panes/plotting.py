@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
-from bp_tui.tui.panes.axes import linear_ticks, y_limits
+from bp_tui.tui.panes.axes import linear_ticks, log_ticks, y_limits
 from bp_tui.tui.panes.braille import FastLine, Runs, build, proxy_points, runs_text
 from bp_tui.tui.panes.line_diff import ShownLines, segments_strip
 
@@ -385,6 +385,8 @@ class GuardedPlot(PlotextPlot):
         if yticks is None and has_left:
             if log_left:
                 yticks = decade_ticks(left_ys, floor)
+                if yticks is None and axis_lim is not None:  # under two decades
+                    yticks = log_ticks(*axis_lim)
             elif floor is not None:  # zeros only
                 yticks = ([0.0], ["0"])
                 ylim = axis_lim = ylim or (0.0, 1.0)
