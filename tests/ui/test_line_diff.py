@@ -7,6 +7,8 @@ leave a stale cell there) and against a pane whose data did not change (no refre
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import itertools
 import random
 from typing import Any
@@ -26,6 +28,7 @@ from bp_tui.tui.panes.axes import (
     time_axis_end,
     y_limits,
 )
+from bp_tui.tui.panes.boundary import MIN_INTERVAL as BOUNDARY_INTERVAL
 from bp_tui.tui.panes.boundary import BoundaryPane
 from bp_tui.tui.panes.grad_flow import GradFlowPane
 from bp_tui.tui.panes.line_diff import GAP, changed_spans, row_spans
@@ -249,3 +252,27 @@ def test_log_ticks_under_two_decades_are_the_1_2_5_values_inside(lo, hi):
     expected = [v for v in brute_nice() if lo * (1 - 1e-12) <= v <= hi * (1 + 1e-12)]
     assert ticks == pytest.approx(expected)
     assert [float(label) for label in labels] == pytest.approx(expected)
+
+
+def probe(step: int, value: int) -> dict[str, Any]:
+    """A step event carrying a 2x2 boundary grid of one value (two classes)."""
+    grid = base64.b64encode(bytes([value] * 4)).decode()
+    field = {"w": 2, "h": 2, "x": [0.0, 1.0], "y": [0.0, 1.0], "classes": 2, "p": grid}
+    return {"type": "step", "step": step, "loss": 1.0, "boundary": field}
+
+
+async def test_a_new_probe_is_drawn_within_min_interval_not_at_once(make_app):
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pump(pilot)
+        pane = app.screen.query_one(BoundaryPane)
+        title = lambda: "".join(seg.text for seg in pane.shown.rows[0])  # noqa: E731
+        pane.feed([probe(10, 0)])
+        pane.show(force=True)
+        assert "step 10" in title()
+        pane.feed([probe(20, 255)])
+        pane.show()  # within MIN_INTERVAL of the last draw: put off
+        assert "step 10" in title()
+        await asyncio.sleep(BOUNDARY_INTERVAL + 0.3)  # the catch-up timer draws it
+        await pilot.pause()
+        assert "step 20" in title()
