@@ -228,34 +228,34 @@ class BoundaryPane(Widget):
             return out
         labels, level, _ = sample(b, width, 2 * rows)
         self.drawn_labels = labels
-        styles: dict[tuple[Any, ...], Style] = {}
-        key: tuple[Any, ...]  # ("p", class, tint) for a point, ("b", tint, tint) otherwise
-
-        def tint(r: int, c: int) -> str:
-            rgb = CLASS_COLORS[int(labels[r, c]) % len(CLASS_COLORS)]
-            return _blend(rgb, BRIGHTNESS[int(level[r, c])])
-
+        # A pixel's tint is one of classes x levels: index it, name each once.
+        n_levels = len(BRIGHTNESS)
+        tint = (labels % len(CLASS_COLORS)) * n_levels + level  # (2 rows, width) codes
+        names = [
+            _blend(CLASS_COLORS[i // n_levels], BRIGHTNESS[i % n_levels])
+            for i in range(len(CLASS_COLORS) * n_levels)
+        ]
+        top, bottom = tint[0::2].tolist(), tint[1::2].tolist()
+        points = cells.tolist()
+        styles: dict[tuple[int, int, int], Style] = {}
         for r in range(rows):
             runs: Runs = []
             run_chars: list[str] = []
-            run_key: tuple[Any, ...] | None = None
+            run_key: tuple[int, int, int] | None = None
             for c in range(width):
-                if cells[r, c] >= 0:
-                    # the point over the prediction at the cell (its lower pixel)
-                    key = ("p", int(cells[r, c]), tint(2 * r + 1, c))
-                    ch = CELL_POINT
+                cls = points[r][c]
+                # a point: its class over the prediction at the cell (its lower pixel);
+                # else the upper pixel over the lower one
+                key = (cls, -1, bottom[r][c]) if cls >= 0 else (-1, top[r][c], bottom[r][c])
+                if key != run_key:
+                    if run_chars:
+                        runs.append(("".join(run_chars), styles[run_key]))  # type: ignore[index]
+                        run_chars = []
+                    run_key = key
                     if key not in styles:
-                        styles[key] = Style(color=_point_colour(key[1]), bgcolor=key[2])
-                else:
-                    key = ("b", tint(2 * r, c), tint(2 * r + 1, c))
-                    ch = UPPER_HALF
-                    if key not in styles:
-                        styles[key] = Style(color=key[1], bgcolor=key[2])
-                if key != run_key and run_chars:
-                    runs.append(("".join(run_chars), styles[run_key]))  # type: ignore[index]
-                    run_chars = []
-                run_key = key
-                run_chars.append(ch)
+                        fg = _point_colour(cls) if cls >= 0 else names[key[1]]
+                        styles[key] = Style(color=fg, bgcolor=names[key[2]])
+                run_chars.append(CELL_POINT if cls >= 0 else UPPER_HALF)
             if run_chars:
                 runs.append(("".join(run_chars), styles[run_key]))  # type: ignore[index]
             out.append(runs)
