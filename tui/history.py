@@ -291,16 +291,23 @@ class History:
             return _NS + 1 + LAYER_KEYS.index(key) * self._n_layers + layer % self._n_layers
         raise KeyError(f"unknown series {key!r}; known: {', '.join(SERIES_SCALARS + LAYER_KEYS)}")
 
-    def series(self, key: str, layer: int | None = None, width: int | None = None) -> Series:
-        """One series over the whole run, at most ``width`` points (min/max merged)."""
+    def series(
+        self, key: str, layer: int | None = None, width: int | None = None, group: int | None = None
+    ) -> Series:
+        """One series over the whole run, at most ``width`` points (min/max merged).
+
+        ``group``: merge every ``group`` buckets from the first instead (a plot whose
+        points keep their steps while the run grows); ``width`` is then ignored.
+        """
         col = self._column(key, layer)
         self._flush()
         n = -(-self._folded // self._width)  # buckets in use
         steps = self._bsteps[:n].copy()
         lo, hi = self._lo[:n, col].copy(), self._hi[:n, col].copy()
         last, flag = self._last[:n, col].copy(), self._bflag[:n].copy()
-        if width is not None and n > width > 0:
+        if group is None and width is not None and n > width > 0:
             group = -(-n // width)
+        if group is not None and group > 1 and n > 0:
             starts = np.arange(0, n, group)
             lo, hi, last2, flag = _fold(lo, hi, last[:, None], flag, starts)
             last = last2[:, 0]

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.text import Text
 from textual_plotext.plot import Plot
 
-from bp_tui.tui.panes.braille import FastLine, build, proxy_points
+from bp_tui.tui.panes.braille import FastLine, build, proxy_points, runs_text
 from bp_tui.tui.panes.plotting import envelope
 
 
@@ -37,7 +37,7 @@ def both(lines, *, size=(58, 14), log=False, hline=None, texts=(), xlim=None):
             plt.text(text, tx, ty, color=color, alignment="right")
         if xlim is not None:
             plt.xlim(*xlim)
-    return styled(Text.from_ansi(native.build())), styled(build(fast, fast_lines))
+    return styled(Text.from_ansi(native.build())), styled(runs_text(build(fast, fast_lines)))
 
 
 def plain(canvas: list[tuple[str, str]]) -> str:

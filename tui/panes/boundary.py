@@ -20,17 +20,20 @@ only the run's points and the latest grid; ``show()`` draws them at the pane's s
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 from rich.style import Style
-from rich.text import Text
-from textual.widgets import Static
+from textual.strip import Strip
+from textual.widget import Widget
 
 from bp_tui.core.boundary import Boundary, decode_boundary
 from bp_tui.core.config import Scenario
 from bp_tui.core.datasets import make_dataset
+from bp_tui.tui.panes.braille import Runs
+from bp_tui.tui.panes.line_diff import ShownLines, segments_strip
 from bp_tui.tui.panes.plotting import fit_title
 
 # Class colours, Playground's orange and blue first; cycled for many classes.
@@ -52,6 +55,7 @@ DENSITY_K = " ░▒▓█#%@*+=-"  # more classes: the class's own character
 POINT_MARKS_2 = "ox"
 CELL_POINT = "●"
 UPPER_HALF = "▀"
+MIN_INTERVAL = 0.5  # s between two draws of new probes (the latest probe is always drawn)
 
 
 def training_points(run: dict[str, Any] | None) -> tuple[np.ndarray, np.ndarray] | None:
@@ -114,7 +118,7 @@ def point_cells(X: np.ndarray, y: np.ndarray, b: Boundary, cols: int, rows: int)
     return np.where(counts.sum(axis=2) > 0, counts.argmax(axis=2), -1)
 
 
-class BoundaryPane(Static):
+class BoundaryPane(Widget):
     """The decision boundary of the latest probe, with the training points."""
 
     DEFAULT_CSS = """
@@ -122,7 +126,7 @@ class BoundaryPane(Static):
     """
 
     def __init__(self, label: str = "", **kwargs: Any) -> None:
-        super().__init__("", **kwargs)
+        super().__init__(**kwargs)
         self.label = label  # e.g. "broken" / "fixed" in compare mode
         self.run: dict[str, Any] | None = None
         self.points: tuple[np.ndarray, np.ndarray] | None = None
@@ -134,6 +138,10 @@ class BoundaryPane(Static):
         # and point classes per cell (-1: none), and the rows of text.
         self.drawn_points: np.ndarray | None = None
         self.drawn_labels: np.ndarray | None = None
+        #: the rows on screen, repainted only where a new probe changed them
+        self.shown = ShownLines()
+        self._drawn_at = -MIN_INTERVAL  # time.monotonic() of the last draw
+        self._catch_up: object | None = None  # a timer, while a new probe waits
 
     def feed(self, events: Iterable[dict[str, Any]]) -> None:
         """Keep what the pane needs from a batch of source events."""
@@ -165,17 +173,39 @@ class BoundaryPane(Static):
         return fit_title(variants, width)
 
     def show(self, force: bool = False) -> None:
-        """Draw at the pane's current size, if anything changed since the last draw."""
+        """Draw at the pane's current size, if anything changed since the last draw.
+
+        A new probe is drawn at most every ``MIN_INTERVAL`` s unless ``force``d (at full
+        speed one arrives every frame, and early in a run each repaints much of the
+        pane: the largest share of the bytes sent). Only the cells whose colour or
+        character changed are repainted (line_diff.py).
+        """
         key = (self.size, self.app.no_color, self.app.theme)
         if not (self.changed or force or key != self.shown_key):
             return
-        self.changed, self.shown_key = False, key
-        self.update(self.render_text(self.size.width, self.size.height, self.app.no_color))
+        now = time.monotonic()
+        wait = self._drawn_at + MIN_INTERVAL - now
+        if not force and key == self.shown_key and wait > 0:
+            # put off, not dropped: the run may have ended (no redraw would come)
+            if self._catch_up is None:
+                self._catch_up = self.set_timer(wait, self._caught_up)
+            return
+        self.changed, self.shown_key, self._drawn_at = False, key, now
+        width = self.size.width
+        rows = self.render_rows(width, self.size.height, self.app.no_color)
+        self.shown.update(self, [segments_strip(runs, width) for runs in rows])
 
-    def render_text(self, width: int, height: int, no_color: bool) -> Text:
-        """The pane as rich ``Text``: a title row, then the plane."""
-        out = Text(no_wrap=True, end="")
-        out.append(self.title(width)[:width], style="bold")
+    def _caught_up(self) -> None:
+        self._catch_up = None
+        self.show()
+
+    def render_line(self, y: int) -> Strip:
+        """Row ``y`` of the last ``show`` (Textual's Line API)."""
+        return self.shown.line(y, self.size.width).apply_style(self.rich_style)
+
+    def render_rows(self, width: int, height: int, no_color: bool) -> list[Runs]:
+        """The pane as rows of ``(text, style)`` runs: a title row, then the plane."""
+        out: list[Runs] = [[(self.title(width)[:width], Style(bold=True))]]
         b, rows = self.boundary, height - 1
         if b is None or width < 2 or rows < 1:
             return out
@@ -188,37 +218,45 @@ class BoundaryPane(Static):
             labels, level, p1 = sample(b, width, rows)
             self.drawn_labels = labels
             for r in range(rows):
-                out.append("\n")
                 chars = [
                     point_mark(int(cells[r, c]), b.classes)
                     if cells[r, c] >= 0
                     else density_char(int(labels[r, c]), 0, None if p1 is None else p1[r, c])
                     for c in range(width)
                 ]
-                out.append("".join(chars))
+                out.append([("".join(chars), None)])
             return out
         labels, level, _ = sample(b, width, 2 * rows)
         self.drawn_labels = labels
-        styles: dict[tuple[Any, ...], Style] = {}
-        key: tuple[Any, ...]  # ("p", class, tint) for a point, ("b", tint, tint) otherwise
-
-        def tint(r: int, c: int) -> str:
-            rgb = CLASS_COLORS[int(labels[r, c]) % len(CLASS_COLORS)]
-            return _blend(rgb, BRIGHTNESS[int(level[r, c])])
-
+        # A pixel's tint is one of classes x levels: index it, name each once.
+        n_levels = len(BRIGHTNESS)
+        tint = (labels % len(CLASS_COLORS)) * n_levels + level  # (2 rows, width) codes
+        names = [
+            _blend(CLASS_COLORS[i // n_levels], BRIGHTNESS[i % n_levels])
+            for i in range(len(CLASS_COLORS) * n_levels)
+        ]
+        top, bottom = tint[0::2].tolist(), tint[1::2].tolist()
+        points = cells.tolist()
+        styles: dict[tuple[int, int, int], Style] = {}
         for r in range(rows):
-            out.append("\n")
+            runs: Runs = []
+            run_chars: list[str] = []
+            run_key: tuple[int, int, int] | None = None
             for c in range(width):
-                if cells[r, c] >= 0:
-                    # the point over the prediction at the cell (its lower pixel)
-                    key = ("p", int(cells[r, c]), tint(2 * r + 1, c))
-                    ch = CELL_POINT
+                cls = points[r][c]
+                # a point: its class over the prediction at the cell (its lower pixel);
+                # else the upper pixel over the lower one
+                key = (cls, -1, bottom[r][c]) if cls >= 0 else (-1, top[r][c], bottom[r][c])
+                if key != run_key:
+                    if run_chars:
+                        runs.append(("".join(run_chars), styles[run_key]))  # type: ignore[index]
+                        run_chars = []
+                    run_key = key
                     if key not in styles:
-                        styles[key] = Style(color=_point_colour(key[1]), bgcolor=key[2])
-                else:
-                    key = ("b", tint(2 * r, c), tint(2 * r + 1, c))
-                    ch = UPPER_HALF
-                    if key not in styles:
-                        styles[key] = Style(color=key[1], bgcolor=key[2])
-                out.append(ch, styles[key])
+                        fg = _point_colour(cls) if cls >= 0 else names[key[1]]
+                        styles[key] = Style(color=fg, bgcolor=names[key[2]])
+                run_chars.append(CELL_POINT if cls >= 0 else UPPER_HALF)
+            if run_chars:
+                runs.append(("".join(run_chars), styles[run_key]))  # type: ignore[index]
+            out.append(runs)
         return out

@@ -113,19 +113,19 @@ def draw_lines(monitor: Any, lines: list[FastLine]) -> None:
             marker[r][c], fullground[r][c], styles[r][c] = ch, color, style
 
 
-def build(plot: Any, lines: list[FastLine]) -> Text:
+def build(plot: Any, lines: list[FastLine]) -> list[Runs]:
     """plotext's ``Figure.build`` for ``plot`` with ``lines`` drawn by ``draw_lines``.
 
     ``Figure.build`` is ``_set_sizes``, ``_build_matrix`` and ``set_canvas``: the lines
     go in between, then the legend and the texts again on top of them. Returns the
-    canvas as rich ``Text``: what ``Text.from_ansi(build())`` gives.
+    canvas as rows of styled runs (``canvas_runs``).
     """
     plot._set_sizes()
     plot._build_matrix()
     monitor = plot.monitor
     draw_lines(monitor, lines)
     redraw_legend_and_texts(monitor)
-    return canvas_text(monitor.matrix)
+    return canvas_runs(monitor.matrix)
 
 
 _STYLES: dict[tuple[Any, Any, Any], Style | None] = {}
@@ -140,14 +140,16 @@ def _style(colors: tuple[Any, Any, Any]) -> Style | None:
     return _STYLES[colors]
 
 
-def canvas_text(matrix: Any) -> Text:
+Runs = list[tuple[str, Style | None]]  # one row: (text, style) runs, left to right
+
+
+def canvas_runs(matrix: Any) -> list[Runs]:
     """``Text.from_ansi(matrix.set_canvas())`` without writing and parsing ANSI codes.
 
-    One span per run of cells with the same colours, rows top first (plotext's row 0
-    is the bottom one), each ended by a newline as in plotext's canvas.
+    One run per stretch of cells with the same colours, rows top first (plotext's row
+    0 is the bottom one).
     """
-    text = Text()
-    append = text.append
+    rows: list[Runs] = []
     for r in reversed(matrix.Rows):
         markers, fg, st, bg = (
             matrix.marker[r],
@@ -155,14 +157,25 @@ def canvas_text(matrix: Any) -> Text:
             matrix.style[r],
             matrix.background[r],
         )
+        runs: Runs = []
         start, key = 0, (fg[0], st[0], bg[0])
         for c in range(1, len(markers)):
             here = (fg[c], st[c], bg[c])
             if here != key:
-                append("".join(markers[start:c]), _style(key))
+                runs.append(("".join(markers[start:c]), _style(key)))
                 start, key = c, here
-        append("".join(markers[start:]), _style(key))
-        append("\n")
+        runs.append(("".join(markers[start:]), _style(key)))
+        rows.append(runs)
+    return rows
+
+
+def runs_text(rows: list[Runs]) -> Text:
+    """Rows of runs as rich ``Text``, each row ended by a newline (plotext's canvas)."""
+    text = Text()
+    for runs in rows:
+        for chunk, style in runs:
+            text.append(chunk, style)
+        text.append("\n")
     return text
 
 

@@ -7,14 +7,11 @@ straight from the latest step event (``clip_steps`` and ``step``).
 from __future__ import annotations
 
 from bp_tui.tui.panes.plotting import (
-    BAND_COLOR,
     TITLE_MARGIN,
     Figure,
     GuardedPlot,
-    Line,
-    envelope,
+    band_and_trend,
     fit_title,
-    smooth,
 )
 from bp_tui.tui.panes.view import RunView, fmt_num
 
@@ -47,10 +44,7 @@ class ClippingPane(GuardedPlot):
             " · ".join(p for p in ("‖g‖", summary.replace("clipped ", "clip ")) if p),
         ]
         return Figure(
-            [
-                Line("‖g‖", *envelope(s.steps, s.lo, s.hi), color=BAND_COLOR, legend=False),
-                Line("‖g‖ mean", s.steps, smooth(s.lo, s.hi), color=NORM_COLOR, legend=False),
-            ],
+            band_and_trend("‖g‖", s, NORM_COLOR, self.points),
             title=fit_title(variants, self.size.width - TITLE_MARGIN),
             log_y=True,
             xlim=view.xlim(),

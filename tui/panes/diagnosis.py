@@ -56,6 +56,7 @@ class DiagnosisPane(Static):
         self._shown_key: tuple[object, ...] | None = None
         self._at = 0.0
         self._catch_up: object | None = None  # a timer, while a diagnosis is put off
+        self._lines: list[tuple[str, str]] = []  # (style, text) of the lines shown
 
     def show(self, view: RunView, force: bool = False) -> None:
         key = view.state_key()
@@ -74,7 +75,14 @@ class DiagnosisPane(Static):
             diagnose_trace(trace_from_history(history, view.run)) if history.count else []
         )
         lines = diagnosis_lines(self.findings, history.count)
-        self.update(Content("\n").join(Content.styled(text, style) for style, text in lines))
+        if lines == self._lines:
+            return  # nothing new to say: no repaint
+        # A layout pass (which repaints the lesson below and the footer too) only when
+        # a line's length changed: the wrapped height cannot have changed otherwise.
+        layout = [len(t) for _, t in lines] != [len(t) for _, t in self._lines]
+        self._lines = lines
+        content = Content("\n").join(Content.styled(text, style) for style, text in lines)
+        self.update(content, layout=layout)
 
     def _caught_up(self, view: RunView) -> None:
         self._catch_up = None

@@ -18,10 +18,12 @@ from typing import Any
 
 import numpy as np
 from rich.text import Text
+from textual.strip import Strip
 from textual.widgets import Static
 
 from bp_tui.tui.panes.colors import hex_color, layer_colors
 from bp_tui.tui.panes.flow_factors import factor_labels
+from bp_tui.tui.panes.line_diff import ShownLines, text_strips
 from bp_tui.tui.panes.view import RunView, fmt_num
 
 MIN_DECADES = 4
@@ -100,6 +102,7 @@ class GradFlowPane(Static):
         self.bars: list[tuple[str, float | None, float]] = []
         self._text: Text | None = None  # the text shown (see _show)
         self._lines = -1  # its newlines
+        self.shown = ShownLines()  # its rows on screen
 
     def show(self, view: RunView) -> None:
         # a new run (r, f, another scenario) or the other quantity (e): a new scale
@@ -176,5 +179,15 @@ class GradFlowPane(Static):
         if text == self._text:
             return  # nothing changed: no repaint, no bytes to the terminal
         lines = text.plain.count("\n")
-        self.update(text, layout=lines != self._lines)
+        if lines != self._lines:
+            self.update(text, layout=True)
+            self.shown.clear()  # render_line renders it whole
+        else:  # same height: repaint only the cells that changed (line_diff.py)
+            self.shown.update(self, text_strips(self, text, self.size.width))
         self._text, self._lines = text, lines
+
+    def render_line(self, y: int) -> Strip:
+        """Row ``y`` of the text shown (Textual's Line API; the rows ``_show`` diffed)."""
+        if not self.shown.fits(self):  # a layout pass, a resize, a theme change
+            self.shown.keep(self, text_strips(self, self.shown_text, self.size.width))
+        return self.shown.line(y, self.size.width).apply_style(self.rich_style)

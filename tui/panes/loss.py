@@ -14,14 +14,12 @@ import math
 import numpy as np
 
 from bp_tui.tui.panes.plotting import (
-    BAND_COLOR,
     TITLE_MARGIN,
     Figure,
     GuardedPlot,
     Line,
-    envelope,
+    band_and_trend,
     fit_title,
-    smooth,
 )
 from bp_tui.tui.panes.view import RunView
 
@@ -47,8 +45,7 @@ class LossPane(GuardedPlot):
         acc = view.series("accuracy", points=self.points)
         lines = [
             # The raw min/max band (every spike kept) faint, the trend drawn over it.
-            Line("loss", *envelope(loss.steps, loss.lo, loss.hi), color=BAND_COLOR, legend=False),
-            Line("loss mean", loss.steps, smooth(loss.lo, loss.hi), color=LOSS_COLOR, legend=False),
+            *band_and_trend("loss", loss, LOSS_COLOR, self.points),
             Line("accuracy", acc.steps, acc.last, color=ACC_COLOR, yside="right", legend=False),
         ]
         span = decades_spanned(loss.hi)

@@ -14,15 +14,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from rich.style import Style
 from rich.text import Text
-from textual.app import RenderResult
 from textual.events import Click
 from textual.message import Message
+from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
-from bp_tui.tui.panes.braille import FastLine, build, proxy_points
+from bp_tui.tui.panes.axes import linear_ticks, log_ticks, y_limits
+from bp_tui.tui.panes.braille import FastLine, Runs, build, proxy_points, runs_text
+from bp_tui.tui.panes.line_diff import ShownLines, segments_strip
 
 if TYPE_CHECKING:
+    from bp_tui.tui.history import Series
     from bp_tui.tui.panes.view import RunView
 
 
@@ -103,16 +107,20 @@ BAND_COLOR = 245  # the raw min/max band behind a smoothed line: a mid grey, fai
 SMOOTH_SHARE = 25  # a smoothed line averages over 1/25 of its points (a few columns)
 
 
-def smooth(lo: np.ndarray, hi: np.ndarray, share: int = SMOOTH_SHARE) -> np.ndarray:
+def smooth(
+    lo: np.ndarray, hi: np.ndarray, share: int = SMOOTH_SHARE, points: int | None = None
+) -> np.ndarray:
     """A noisy series' trend: the rolling mean of each bucket's mid value ``(lo+hi)/2``.
 
     ``lo``, ``hi``: shape (n,), NaN where a bucket has no value. The window is
-    ``n // share`` points (at least 1), centred; NaN buckets are left out of each mean
-    and stay NaN (a gap is not filled in). Returns shape (n,).
+    ``points // share`` points (at least 1; ``points`` defaults to n: a pane passes the
+    buckets of its whole x axis, so that the window, and the points already drawn, do
+    not change as the run grows), centred; NaN buckets are left out of each mean and
+    stay NaN (a gap is not filled in). Returns shape (n,).
     """
     mid = (np.asarray(lo, dtype=np.float64) + np.asarray(hi, dtype=np.float64)) / 2.0
     n = len(mid)
-    half = max(1, n // share) // 2
+    half = max(1, (n if points is None else points) // share) // 2
     if n == 0 or half == 0:
         return mid
     ok = np.isfinite(mid)
@@ -126,6 +134,17 @@ def smooth(lo: np.ndarray, hi: np.ndarray, share: int = SMOOTH_SHARE) -> np.ndar
         out = (csum[b] - csum[a]) / count
     out[~ok] = np.nan
     return out
+
+
+def band_and_trend(label: str, s: Series, color: str | int, points: int) -> list[Line]:
+    """A noisy series drawn as its raw min/max band (faint, every spike kept) under its
+    trend (``smooth`` over a pane's ``points``): lines ``label`` and ``label mean``."""
+    return [
+        Line(label, *envelope(s.steps, s.lo, s.hi), color=BAND_COLOR, legend=False),
+        Line(
+            f"{label} mean", s.steps, smooth(s.lo, s.hi, points=points), color=color, legend=False
+        ),
+    ]
 
 
 def fmt_step(step: float) -> str:
@@ -149,7 +168,6 @@ def clean_points(x: np.ndarray, y: np.ndarray, log_y: bool) -> tuple[np.ndarray,
 
 ZERO_MARKER = "x"  # exact zeros on a log axis; distinct from the braille lines without colour
 LABEL_WIDTH = 8  # characters of line labels that may share one row ("L10,L11")
-BIG = 1e5  # linear tick labels from here on are written as 1.2e+07, not in full
 
 
 # plotext centres a title on the canvas, not the pane, and drops one that would run into
@@ -187,19 +205,6 @@ def decade_ticks(
         ticks.insert(0, floor)
         labels.insert(0, "0")
     return ticks, labels
-
-
-def compact_ticks(ys: list[np.ndarray], rows: int) -> tuple[list[float], list[str]] | None:
-    """Linear ticks written with 3 significant digits when plotext's would be very wide."""
-    if not ys:
-        return None
-    lo = min(float(y.min()) for y in ys)
-    hi = max(float(y.max()) for y in ys)
-    if max(abs(lo), abs(hi)) < BIG or hi <= lo:
-        return None
-    n = max(2, min(5, rows // 2 + 1))
-    ticks = np.linspace(lo, hi, n).tolist()
-    return ticks, [f"{t:.3g}" for t in ticks]
 
 
 def label_order(n: int) -> list[int]:
@@ -254,6 +259,9 @@ class GuardedPlot(PlotextPlot):
         self._lines: list[FastLine] = []
         self._recipe: Figure | None = None  # the last draw's
         self._built = False  # whether render built the figure _figure laid out
+        #: the rows on screen, repainted where they changed (line_diff.py)
+        self.shown = ShownLines()
+        self._painted_key: object = None  # _paint_key() of the shown rows
 
     def figure(self, view: RunView) -> Figure:
         """What this pane plots from ``view`` (each pane says), without drawing it."""
@@ -277,7 +285,7 @@ class GuardedPlot(PlotextPlot):
         return max(1, self.size.height - 4)
 
     def draw(self, figure: Figure) -> None:
-        """Replace the plot with ``figure`` and repaint.
+        """Replace the plot with ``figure`` and repaint the cells that changed.
 
         The figure is kept: plotext changes its figure in place while building it (a
         log axis takes the log of the data), so ``render`` lays the figure out again
@@ -286,7 +294,7 @@ class GuardedPlot(PlotextPlot):
         self._recipe = figure
         self.drawn = self._figure(figure)
         self._built = False
-        self.refresh()
+        self._paint()
 
     def _figure(self, figure: Figure) -> Drawn:
         """Lay plotext's figure out, guarded against inf, log of <= 0 and no data."""
@@ -359,33 +367,40 @@ class GuardedPlot(PlotextPlot):
         plt.title(title)
         # A threshold line (the clip threshold) must stay on screen when every value is
         # far above or below it: that gap is what the clipping pane is there to show.
-        hline_lim: tuple[float, float] | None = None
         hvals = [float(v) for v, _ in hlines if np.isfinite(v) and (v > 0 or not log_left)]
         if hvals and left_ys and ylim is None:
             left_ys = [*left_ys, np.asarray(hvals)]
+        # The left axis moves only in 1-2-5 steps (axes.py): a new value inside it
+        # changes the plot only where it is drawn.
+        axis_lim: tuple[float, float] | None = ylim
+        if ylim is None and left_ys:
             lo = min(float(y.min()) for y in left_ys)
             hi = max(float(y.max()) for y in left_ys)
-            if hi > lo:
-                # plotext takes a log axis's limits as exponents
-                hline_lim = (math.log10(lo), math.log10(hi)) if log_left else (lo, hi)
+            if floor is not None:
+                lo = min(lo, floor)
+            axis_lim = y_limits(lo, hi, log_left)
         has_left = bool(left_ys) or any_zeros
         if log_left and has_left:
             plt.yscale("log", yside="left")
         if yticks is None and has_left:
             if log_left:
                 yticks = decade_ticks(left_ys, floor)
+                if yticks is None and axis_lim is not None:  # under two decades
+                    yticks = log_ticks(*axis_lim)
             elif floor is not None:  # zeros only
                 yticks = ([0.0], ["0"])
-                ylim = ylim or (0.0, 1.0)
-            else:
-                yticks = compact_ticks(left_ys, self.plot_rows)
+                ylim = axis_lim = ylim or (0.0, 1.0)
+            elif axis_lim is not None:
+                yticks = linear_ticks(*axis_lim, self.plot_rows)
         if yticks is not None:
             plt.yticks(yticks[0], yticks[1], yside="left")
             drawn.yticks = yticks
-        if ylim is not None:
-            plt.ylim(*ylim, yside="left")
-        elif hline_lim is not None:
-            plt.ylim(*hline_lim, yside="left")
+        if axis_lim is not None:
+            # plotext takes a log axis's limits as exponents
+            lim = axis_lim
+            if log_left and ylim is None:
+                lim = (math.log10(axis_lim[0]), math.log10(axis_lim[1]))
+            plt.ylim(*lim, yside="left")
         for value, color in hlines:
             if np.isfinite(value) and (value > 0 or not log_left):
                 plt.hline(float(value), color=color)
@@ -406,7 +421,7 @@ class GuardedPlot(PlotextPlot):
                 plt.vline(float(x_mark), color=color)
                 drawn.vlines.append(float(x_mark))
         if ends:
-            self._label_ends(ends, left_ys, floor, ylim, log_left, drawn)
+            self._label_ends(ends, left_ys, floor, axis_lim, log_left, drawn)
         return drawn
 
     def _label_ends(
@@ -454,18 +469,47 @@ class GuardedPlot(PlotextPlot):
                 start += len(name) + 1
             drawn.end_labels.extend(names)
 
-    def render(self) -> RenderResult:
+    def _paint_key(self) -> tuple[object, ...]:
+        """What the shown rows were built for besides the figure: size and theme."""
+        return (self.size, self.plotext_theme())
+
+    def _rows(self) -> list[Runs]:
+        """The pane built at its size as rows of runs; a message row if plotext fails."""
         if self.size.width < 4 or self.size.height < 3:
-            return Text("")
+            return []
         try:
-            result = self._build()
+            rows = self._build()
         except Exception as exc:  # a plotext bug must not take the dashboard down
             self.render_error = exc
-            return Text(f"{self.base_title}: cannot draw ({exc})")
+            return [[(f"{self.base_title}: cannot draw ({exc})", None)]]
         self.render_error = None
-        if self.has_focus and "\n" in result.plain:  # the selected pane: its title reversed
-            result.stylize("reverse", 0, result.plain.index("\n"))
-        return result
+        return rows
+
+    def _paint(self) -> None:
+        """Build the rows now and repaint only the cells that changed (line_diff.py)."""
+        self._painted_key = self._paint_key()
+        width = self.size.width
+        self.shown.update(self, [segments_strip(runs, width) for runs in self._rows()])
+
+    def render_line(self, y: int) -> Strip:
+        """Row ``y`` of the last build (Textual's Line API); built again when stale."""
+        if self._painted_key != self._paint_key():
+            # a resize or a theme change: Textual repaints the whole pane anyway
+            self._painted_key = self._paint_key()
+            width = self.size.width
+            self.shown.keep(self, [segments_strip(runs, width) for runs in self._rows()])
+        strip = self.shown.line(y, self.size.width)
+        if y == 0 and self.has_focus:  # the selected pane: its title reversed
+            strip = strip.apply_style(Style(reverse=True))
+        return strip.apply_style(self.rich_style)
+
+    def render(self) -> Text:
+        """The pane as rich ``Text`` (tests read it; the screen uses ``render_line``)."""
+        rows = self._rows()
+        text = runs_text(rows)
+        if self.has_focus and rows:
+            text.stylize("reverse", 0, text.plain.index("\n"))
+        return text
 
     def on_focus(self) -> None:
         self.refresh()
@@ -477,7 +521,7 @@ class GuardedPlot(PlotextPlot):
         """The plotext theme textual-plotext registers for the app's theme ("auto")."""
         return f"textual-auto-{self.app.theme}" if self.theme == "auto" else self.theme
 
-    def _build(self) -> Text:
+    def _build(self) -> list[Runs]:
         """``PlotextPlot.render``, with the lines drawn by ``braille.build``."""
         if self._built and self._recipe is not None:
             self._figure(self._recipe)  # a fresh figure to build

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bp_tui.tui.history import History, Series
+from bp_tui.tui.panes.axes import time_axis_end
 
 
 def fmt_num(value: Any) -> str:
@@ -39,6 +40,8 @@ class RunView:
     signal: str = "grad_norm"
     #: (step, kind) of the run's events the time plots mark: "diverged", "lr", "clip"
     marks: list[tuple[int, str]] = field(default_factory=list)
+    #: whether the run has ended (its end event arrived): the time axis ends at its last step
+    ended: bool = False
 
     def note_step(self, ev: dict[str, Any]) -> None:
         """Mark ``ev`` (a step about to be pushed) where its lr or clipping changed."""
@@ -62,22 +65,51 @@ class RunView:
             return list(self.run["layers"])
         return [{"name": name} for name in self.history.layer_names]
 
+    @property
+    def run_length(self) -> int | None:
+        """The run's length in steps from the run event's config, None when not given."""
+        config = (self.run or {}).get("config")
+        steps = config.get("steps") if isinstance(config, dict) else None
+        return steps if type(steps) is int and steps > 0 else None
+
     def xlim(self) -> tuple[float, float] | None:
-        """The x range of every plot: the whole run so far, first step to last."""
+        """The x range of every plot: the run's first step to ``axes.time_axis_end``.
+
+        It moves only in 1-2-5 steps (and ends at the run's length), so a new step
+        changes a plot only at its right end (axes.py says why). Once the run ended, it
+        ends at the last step.
+        """
         h = self.history
         if h.count == 0 or h.first_step is None or h.last_step is None:
             return None
-        return float(h.first_step), float(h.last_step)
+        first, last = float(h.first_step), float(h.last_step)
+        if self.ended:  # a run that stopped or diverged early: no empty room after it
+            return first, max(last, first + 1.0)
+        return first, time_axis_end(first, last, self.run_length)
 
     def series(self, key: str, layer: int | None = None, *, points: int) -> Series:
-        """``key`` (of ``layer``) over the whole run in at most ``points`` buckets.
+        """``key`` (of ``layer``) over the run so far, ``points`` buckets over the x axis.
+
+        A bucket spans a fixed share of the x axis (``xlim``), not of the data so far:
+        each point keeps its steps while the run grows, and only the last one changes
+        (the x axis, and with it the buckets, move only in 1-2-5 steps). Arrays are
+        shape (n,), n <= points.
 
         Each bucket's point sits at its last step, except the first bucket's, which
         sits at the run's first step: that bucket spans ``first_step..steps[0]``, and a
         line that starts at ``steps[0]`` would hide the start of the run (with 60
-        points over 10^6 steps, the first 1.7%). Arrays are shape (n,), n <= points.
+        points over 10^6 steps, the first 1.7%).
         """
-        s = self.history.series(key, layer=layer, width=points)
+        h = self.history
+        lim = self.xlim()
+        group = None
+        if lim is not None and h.first_step is not None and h.last_step is not None:
+            # steps one history bucket spans (a foreign stream may skip steps)
+            per_push = (h.last_step - h.first_step) / max(1, h.count - 1) or 1.0
+            per_point = (lim[1] - lim[0]) / points
+            buckets = -(-h.count // h.width)
+            group = max(math.ceil(per_point / (per_push * h.width)), -(-buckets // points), 1)
+        s = self.history.series(key, layer=layer, group=group)
         first = self.history.first_step
         if len(s) and first is not None and s.steps[0] > first:
             steps = s.steps.copy()
@@ -101,6 +133,7 @@ class RunView:
             self.log_y,
             self.signal,
             len(self.marks),
+            self.ended,
         )
 
     def last(self, key: str, layer: int | None = None) -> Any:

@@ -115,7 +115,7 @@ class PanePacer:
 
     @property
     def status_interval(self) -> float:
-        return THROTTLED_STATUS if self.throttled else self.status_every
+        return max(THROTTLED_STATUS, self.status_every) if self.throttled else self.status_every
 
     def has_room(self) -> bool:
         """Ask the probe: False while the output is full (then write nothing)."""

@@ -53,7 +53,9 @@ if TYPE_CHECKING:
 
 # docs/performance.md says why 20 ms: the live child blocks on a full pipe until we read.
 POLL_INTERVAL = 0.02
-STATUS_INTERVAL = 0.05  # s; the status line's step counter changes at most this often
+# s; the status line's step counter changes at most this often (about the default fps:
+# at 20 Hz its line was a tenth of the bytes sent at full speed)
+STATUS_INTERVAL = 0.15
 HISTORY_CAPACITY = 2048  # buckets per series: memory is flat however long the run
 # Target speeds (steps/s) that `+` / `-` walk through; 0 (unlimited) is above the top.
 SPEEDS = (1, 2, 5, 10, 20, 30, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
@@ -259,7 +261,7 @@ class DashboardScreen(RunControls):
         self.history.clear()
         self.view.run = None
         self.view.marks.clear()
-        self.end = None
+        self.end, self.view.ended = None, False
         self.error = None
         self.set_reactive(DashboardScreen.paused, False)
         self.set_reactive(DashboardScreen.clip_mode, self.scenario.train.clip)
@@ -307,6 +309,7 @@ class DashboardScreen(RunControls):
                 self.view.marks.clear()
             elif kind == "end":
                 self.end = ev
+                self.view.ended = True
                 self._ended_at = now
                 if ev.get("reason") == "diverged" and ev.get("step") is not None:
                     self.view.marks.append((int(ev["step"]), "diverged"))
@@ -315,7 +318,7 @@ class DashboardScreen(RunControls):
             elif kind == "reset":  # a replay seeking back, a followed file started again
                 self.history.clear()
                 self.view.marks.clear()
-                self.end = None
+                self.end, self.view.ended = None, False
                 self._rate_samples.clear()
         if events:
             last = self.history.last
@@ -393,7 +396,7 @@ class DashboardScreen(RunControls):
             self.query_one(DiagnosisPane).show(self.view)
             boundary = not compact or self.view_name == "boundary" or self.maximized is not None
             if boundary and turn.allows("boundary"):
-                self.query_one(BoundaryPane).show()
+                self.query_one(BoundaryPane).show(force=force)
             self.update_status()
         self._drawn_key = None if turn.refused else key  # a pane left waiting: draw again
 
