@@ -75,7 +75,7 @@ def changed_spans(
     old: Sequence[Strip], new: Sequence[Strip], gap: int = GAP
 ) -> list[tuple[int, int, int]]:
     """Every ``(y, x0, x1)`` where the rows ``new`` differ from ``old``, top row first."""
-    out = []
+    out: list[tuple[int, int, int]] = []
     for y in range(max(len(old), len(new))):
         a = old[y] if y < len(old) else None
         b = new[y] if y < len(new) else None
