@@ -154,6 +154,21 @@ async def test_two_recordings_side_by_side(tmp_path: Path) -> None:
         assert [p.boundary_step for p in panes] == [STEPS, STEPS]
 
 
+async def test_the_loss_title_names_no_colour_the_runs_are_not_drawn_in(tmp_path: Path) -> None:
+    """The dashboard's loss title says "loss in red"; here each run has its own palette."""
+    paths = []
+    for fix in (False, True):
+        path = tmp_path / f"{'fixed' if fix else 'broken'}.jsonl"
+        path.write_bytes(run_alone(fix))
+        paths.append(str(path))
+    app = compare_app(resolve(parser().parse_args(paths)), speed=0)
+    async with app.run_test(size=(220, 60)) as pilot:
+        screen = app.compare
+        await until(pilot, screen, lambda c: all(s.end for s in c.sides))
+        title = screen.query_one(PLOTS[0]).drawn.title
+        assert "accuracy" in title and " in red" not in title and " in green" not in title
+
+
 def test_headless_compare_prints_both_run_summaries_side_by_side() -> None:
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     args = [BP_TUI, "compare", "vanishing", "--steps", "60"]

@@ -118,3 +118,20 @@ async def test_clip_threshold_stays_on_screen_when_every_norm_is_far_above_it(ma
             assert len(pane.drawn.title) <= pane.size.width - 2  # plotext drops a longer one
             assert "clip" in pane.drawn.title and "(100.0%)" in pane.drawn.title
             assert pane.drawn.title in screen_text(app)
+
+
+async def test_the_loss_title_names_colours_only_when_the_screen_has_them(make_app, monkeypatch):
+    """Under NO_COLOR the loss is not red nor the accuracy green: the title must not say so."""
+    for no_color in (False, True):
+        if no_color:
+            monkeypatch.setenv("NO_COLOR", "1")
+        else:
+            monkeypatch.delenv("NO_COLOR", raising=False)
+        app, _ = make_app()
+        async with app.run_test(size=(200, 50)) as pilot:
+            await pump(pilot, 3)
+            assert app.no_color == no_color
+            title = app.screen.query_one(LossPane).drawn.title
+            line = next(row for row in screen_text(app).splitlines() if "accuracy" in row)
+            assert "accuracy" in title and "accuracy" in line
+            assert ("in red" in title) == (not no_color) and ("in red" in line) == (not no_color)

@@ -72,6 +72,8 @@ class LossPane(GuardedPlot):
                 "loss · accuracy (right)",
                 "loss",
             ]
+        if not self.names_colours():
+            variants = [v for v in variants if " in red" not in v]
         return Figure(
             lines,
             title=fit_title(variants, self.size.width - TITLE_MARGIN),

@@ -243,6 +243,10 @@ class GuardedPlot(PlotextPlot):
             super().__init__()
             self.pane = pane
 
+    def names_colours(self) -> bool:
+        """Whether a title may say "in red": the lines are ours and the screen has colour."""
+        return self.own_colours and not self.app.no_color
+
     def on_click(self, event: Click) -> None:
         if event.y == 0:
             self.post_message(self.TitleClicked(self))
@@ -250,6 +254,9 @@ class GuardedPlot(PlotextPlot):
     def __init__(self, title: str, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.base_title = title
+        #: whether the lines are drawn in the pane's own colours (compare mode recolours
+        #: them by run): a title may name a colour only then
+        self.own_colours = True
         self.drawn = Drawn()
         #: the last exception plotext raised while rendering (tests assert it stays None)
         self.render_error: Exception | None = None

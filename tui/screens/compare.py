@@ -166,7 +166,9 @@ class CompareScreen(RunControls):
         with Horizontal(id="cmp-main"):
             with Grid(id="cmp-plots"):
                 for kind in PLOTS:
-                    yield kind()
+                    pane = kind()
+                    pane.own_colours = False  # show_pair draws each run in its palette
+                    yield pane
             with Vertical(id="cmp-boundaries"):
                 for n, side in enumerate(self.sides):
                     yield BoundaryPane(f"{side.mark} {side.label}", id=f"cmp-boundary-{n}")
