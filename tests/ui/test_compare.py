@@ -133,12 +133,18 @@ async def test_a_million_steps_of_each_keep_memory_flat() -> None:
             assert pane.boundary_step == 10**6 and int(pane.boundary.values[0, 0]) == 10
 
 
-async def test_two_recordings_side_by_side(tmp_path: Path) -> None:
+def recordings(tmp_path: Path) -> list[str]:
+    """The broken and the fixed run recorded, as `bp-tui compare a.jsonl b.jsonl` takes them."""
     paths = []
     for fix in (False, True):
         path = tmp_path / f"{'fixed' if fix else 'broken'}.jsonl"
         path.write_bytes(run_alone(fix))
         paths.append(str(path))
+    return paths
+
+
+async def test_two_recordings_side_by_side(tmp_path: Path) -> None:
+    paths = recordings(tmp_path)
     pair = resolve(parser().parse_args(paths))  # as `bp-tui compare a.jsonl b.jsonl` does
     app = compare_app(pair, speed=0)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -156,11 +162,7 @@ async def test_two_recordings_side_by_side(tmp_path: Path) -> None:
 
 async def test_the_loss_title_names_no_colour_the_runs_are_not_drawn_in(tmp_path: Path) -> None:
     """The dashboard's loss title says "loss in red"; here each run has its own palette."""
-    paths = []
-    for fix in (False, True):
-        path = tmp_path / f"{'fixed' if fix else 'broken'}.jsonl"
-        path.write_bytes(run_alone(fix))
-        paths.append(str(path))
+    paths = recordings(tmp_path)
     app = compare_app(resolve(parser().parse_args(paths)), speed=0)
     async with app.run_test(size=(220, 60)) as pilot:
         screen = app.compare
