@@ -135,3 +135,28 @@ async def test_the_loss_title_names_colours_only_when_the_screen_has_them(make_a
             line = next(row for row in screen_text(app).splitlines() if "accuracy" in row)
             assert "accuracy" in title and "accuracy" in line
             assert ("in red" in title) == (not no_color) and ("in red" in line) == (not no_color)
+
+
+async def test_a_run_that_diverged_early_is_not_smoothed_across_its_few_steps(make_app):
+    """Seven steps on an axis of seven: each step is its own point, so the trend is the data.
+
+    (A window of a share of the pane's 100+ points would average 10^10 with 10^15 and draw
+    a line that runs ahead of the loss.)"""
+
+    def step(s: int) -> dict:
+        ev = fake_step(s, 4, 0.1, "none", 1.0)
+        ev["loss"] = 10.0 ** (5 * s)
+        ev["global_grad_norm"] = 10.0 ** (4 * s)
+        return ev
+
+    app, _ = make_app(step_fn=step, diverge_at=8)
+    async with app.run_test(size=(220, 60)) as pilot:
+        await pump(pilot, 3)
+        assert "DIVERGED at step 8" in screen_text(app)
+        for pane, key, want in (
+            (LossPane, "loss mean", [10.0 ** (5 * s) for s in range(1, 8)]),
+            (ClippingPane, "‖g‖ mean", [10.0 ** (4 * s) for s in range(1, 8)]),
+        ):
+            x, y = app.screen.query_one(pane).drawn.lines[key]
+            assert list(x) == list(range(1, 8))
+            assert np.allclose(y, want, rtol=1e-9)

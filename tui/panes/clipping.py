@@ -44,7 +44,7 @@ class ClippingPane(GuardedPlot):
             " · ".join(p for p in ("‖g‖", summary.replace("clipped ", "clip ")) if p),
         ]
         return Figure(
-            band_and_trend("‖g‖", s, NORM_COLOR, self.points),
+            band_and_trend("‖g‖", s, NORM_COLOR, view.axis_points(self.points)),
             title=fit_title(variants, self.size.width - TITLE_MARGIN),
             log_y=True,
             xlim=view.xlim(),

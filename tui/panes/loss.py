@@ -45,7 +45,7 @@ class LossPane(GuardedPlot):
         acc = view.series("accuracy", points=self.points)
         lines = [
             # The raw min/max band (every spike kept) faint, the trend drawn over it.
-            *band_and_trend("loss", loss, LOSS_COLOR, self.points),
+            *band_and_trend("loss", loss, LOSS_COLOR, view.axis_points(self.points)),
             Line("accuracy", acc.steps, acc.last, color=ACC_COLOR, yside="right", legend=False),
         ]
         span = decades_spanned(loss.hi)

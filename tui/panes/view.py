@@ -87,6 +87,16 @@ class RunView:
             return first, max(last, first + 1.0)
         return first, time_axis_end(first, last, self.run_length)
 
+    def axis_points(self, points: int) -> int:
+        """How many of a pane's ``points`` buckets the x axis fills: all of them, or one
+        per step when the axis spans fewer steps (a run that diverged at step 7). A
+        trend's window is a share of these, so a short run is not smoothed across steps
+        it does not have."""
+        lim = self.xlim()
+        if lim is None:
+            return points
+        return max(1, min(points, int(lim[1] - lim[0]) + 1))
+
     def series(self, key: str, layer: int | None = None, *, points: int) -> Series:
         """``key`` (of ``layer``) over the run so far, ``points`` buckets over the x axis.
 
