@@ -18,12 +18,10 @@ from typing import Any
 
 import numpy as np
 from rich.text import Text
-from textual.strip import Strip
-from textual.widgets import Static
 
 from bp_tui.tui.panes.colors import hex_color, layer_colors
 from bp_tui.tui.panes.flow_factors import factor_labels
-from bp_tui.tui.panes.line_diff import ShownLines, text_strips
+from bp_tui.tui.panes.line_diff import DiffedStatic
 from bp_tui.tui.panes.view import RunView, fmt_num
 
 MIN_DECADES = 4
@@ -89,20 +87,18 @@ def last_known(view: RunView, layer: int, key: str = "grad_norm") -> float | Non
     return float(known[-1]) if len(known) else None
 
 
-class GradFlowPane(Static):
+class GradFlowPane(DiffedStatic):
     can_focus = True
     ALLOW_MAXIMIZE = True
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__("gradient flow: no data yet", **kwargs)
+        super().__init__(Text("gradient flow: no data yet"), **kwargs)
         #: whole decades (lo, hi) the bars are drawn on; only widens during a run
         self.scale: tuple[int, int] | None = None
         self._run: object = None  # the run the scale belongs to
         #: (layer name, value, fraction of the track) per row, top (loss side) first
         self.bars: list[tuple[str, float | None, float]] = []
-        self._text: Text | None = None  # the text shown (see _show)
-        self._lines = -1  # its newlines
-        self.shown = ShownLines()  # its rows on screen
+        self._lines = -1  # newlines of the text shown
 
     def show(self, view: RunView) -> None:
         # a new run (r, f, another scenario) or the other quantity (e): a new scale
@@ -167,7 +163,8 @@ class GradFlowPane(Static):
     @property
     def shown_text(self) -> Text:
         """The text on screen (the bars as last shown)."""
-        return self._text if self._text is not None else Text("")
+        assert isinstance(self.shown_content, Text)  # the pane only shows Text
+        return self.shown_content
 
     def _show(self, text: Text) -> None:
         """Show ``text`` if it changed.
@@ -176,18 +173,8 @@ class GradFlowPane(Static):
         height follows the lines in the small flow view): a layout repaints the panes
         around it too.
         """
-        if text == self._text:
+        if text == self.shown_content:
             return  # nothing changed: no repaint, no bytes to the terminal
         lines = text.plain.count("\n")
-        if lines != self._lines:
-            self.update(text, layout=True)
-            self.shown.clear()  # render_line renders it whole
-        else:  # same height: repaint only the cells that changed (line_diff.py)
-            self.shown.update(self, text_strips(self, text, self.size.width))
-        self._text, self._lines = text, lines
-
-    def render_line(self, y: int) -> Strip:
-        """Row ``y`` of the text shown (Textual's Line API; the rows ``_show`` diffed)."""
-        if not self.shown.fits(self):  # a layout pass, a resize, a theme change
-            self.shown.keep(self, text_strips(self, self.shown_text, self.size.width))
-        return self.shown.line(y, self.size.width).apply_style(self.rich_style)
+        self.show_content(text, layout=lines != self._lines)
+        self._lines = lines

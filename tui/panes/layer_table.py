@@ -10,11 +10,9 @@ from typing import Any
 
 from textual.color import Color
 from textual.content import Content
-from textual.strip import Strip
-from textual.widgets import Static
 
 from bp_tui.tui.panes.colors import hex_color, layer_colors
-from bp_tui.tui.panes.line_diff import ShownLines, text_strips
+from bp_tui.tui.panes.line_diff import DiffedStatic
 from bp_tui.tui.panes.view import RunView, fmt_num
 
 COLUMNS = ("layer", "shape", "act", "|dW|", "|W|", "upd/W", "dead/sat")
@@ -103,14 +101,12 @@ def table_content(
     return Content.assemble(*parts)
 
 
-class LayerTable(Static):
+class LayerTable(DiffedStatic):
     """The per-layer table as one text block: DataTable re-laid out and re-rendered
     every cell on each update; this is one Content (docs/performance.md)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        self._content = table_content([], column_widths([]), dark=True)  # the table shown
-        super().__init__(self._content, **kwargs)
-        self.shown = ShownLines()  # its rows on screen
+        super().__init__(table_content([], column_widths([]), dark=True), **kwargs)
         self.rows_shown: list[tuple[str, ...]] = []
         self._widths: list[int] | None = None  # column widths: they only grow, per run
         self._brief = False  # whether the shape and activation columns are left out
@@ -137,19 +133,9 @@ class LayerTable(Static):
             colors,
             tuple(COLUMNS[i] for i in keep),
         )
-        if layout or brief != self._brief or not self.rows_shown:
-            self.update(content, layout=True)
-            self.shown.clear()  # render_line renders it whole
-        else:  # same shape: repaint only the cells that changed (line_diff.py)
-            self.shown.update(self, text_strips(self, content, self.size.width))
+        # same shape: only the cells that changed are repainted (line_diff.py)
+        self.show_content(content, layout=layout or brief != self._brief or not self.rows_shown)
         self.rows_shown, self._widths, self._brief = rows, widths, brief
-        self._content = content
-
-    def render_line(self, y: int) -> Strip:
-        """Row ``y`` of the table shown (Textual's Line API; the rows ``show`` diffed)."""
-        if not self.shown.fits(self):  # a layout pass, a resize, a theme change
-            self.shown.keep(self, text_strips(self, self._content, self.size.width))
-        return self.shown.line(y, self.size.width).apply_style(self.rich_style)
 
     def _header_bg(self) -> str:
         """``$panel`` tinted 5% towards ``$foreground``: with the widget's own tint (app.tcss)

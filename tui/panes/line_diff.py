@@ -7,6 +7,8 @@ serves them from ``render_line(y)`` (Textual's Line API). ``update`` compares ea
 with the one shown and asks Textual to repaint only the spans of cells that differ
 (``Widget.refresh(*regions)``); a pane whose rows are all unchanged is not refreshed.
 
+``DiffedStatic`` is a ``Static`` made so: its updates of the same height are diffed.
+
 ``changed_spans(old, new)`` is the diff of two renders: per row, the cell ranges
 ``[x0, x1)`` that differ (two ranges closer than ``GAP`` cells are sent as one: a
 cursor move and the style codes cost about as much as a few cells).
@@ -19,6 +21,7 @@ regions (every half minute or so at full speed): the set stays bounded.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -29,6 +32,7 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.visual import Visual, visualize
 from textual.widget import Widget
+from textual.widgets import Static
 
 GAP = 6  # cells: changed ranges closer than this are repainted as one range
 MAX_PARTIAL = 4000  # partial regions before one full repaint (bounds Textual's set)
@@ -141,3 +145,32 @@ class ShownLines:
         if 0 <= y < len(self.rows):
             return self.rows[y].adjust_cell_length(width)
         return Strip.blank(width)
+
+
+class DiffedStatic(Static):
+    """A ``Static`` whose updates of the same height repaint only the cells that changed.
+
+    ``show_content(content, layout=)``: with ``layout`` (the height may have changed) it
+    is ``Static.update`` and a layout pass, which repaints the panes around it too;
+    without, its rows are diffed with the rows shown (``ShownLines``).
+    ``shown_content`` is what the rows on screen are made from.
+    """
+
+    def __init__(self, content: Text | Content, **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self.shown = ShownLines()  # its rows on screen
+        self.shown_content = content
+
+    def show_content(self, content: Text | Content, *, layout: bool) -> None:
+        if layout:
+            self.update(content, layout=True)
+            self.shown.clear()  # render_line renders it whole
+        else:
+            self.shown.update(self, text_strips(self, content, self.size.width))
+        self.shown_content = content
+
+    def render_line(self, y: int) -> Strip:
+        """Row ``y`` of ``shown_content`` (Textual's Line API; the rows ``show_content`` diffed)."""
+        if not self.shown.fits(self):  # a layout pass, a resize, a theme change
+            self.shown.keep(self, text_strips(self, self.shown_content, self.size.width))
+        return self.shown.line(y, self.size.width).apply_style(self.rich_style)
