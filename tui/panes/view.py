@@ -40,8 +40,8 @@ class RunView:
     signal: str = "grad_norm"
     #: (step, kind) of the run's events the time plots mark: "diverged", "lr", "clip"
     marks: list[tuple[int, str]] = field(default_factory=list)
-    #: whether the run has ended (its end event arrived): the time axis ends at its last step
-    ended: bool = False
+    #: the run's end event, None while it runs: the time axis then ends at its last step
+    end: dict[str, Any] | None = None
 
     def note_step(self, ev: dict[str, Any]) -> None:
         """Mark ``ev`` (a step about to be pushed) where its lr or clipping changed."""
@@ -64,6 +64,10 @@ class RunView:
         if self.run and self.run.get("layers"):
             return list(self.run["layers"])
         return [{"name": name} for name in self.history.layer_names]
+
+    @property
+    def ended(self) -> bool:
+        return self.end is not None
 
     @property
     def run_length(self) -> int | None:

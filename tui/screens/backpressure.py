@@ -20,8 +20,9 @@ holds.) So the signal is "full", and the policy keeps the tty from filling:
   filled it, all weights back to 1) frames are whole again.
 - The status line (the run's step) keeps its own, cheaper pace: it is written whenever
   the tty has room, at most every ``status_interval`` s, so the step on the screen stays
-  close to the trainer's while the plots wait. It can still wait behind one pane: the
-  decision boundary at 256 colours is ~20 KB, a second on a 20 KB/s link.
+  close to the trainer's while the plots wait. It can still wait behind one pane's
+  redraw: a new decision boundary early in a run changes most of its cells, up to
+  ~20 KB at 256 colours, a second on a 20 KB/s link.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ MIN_INTERVAL = 0.25  # s between pane redraws once throttled (the shortest)
 MAX_WEIGHT = 16.0  # a pane waits at most MAX_WEIGHT * MIN_INTERVAL (4 s) before its draw
 GROW, SHRINK = 2.0, 0.9  # a pane's weight after a draw the output filled behind, or not
 CALM_DRAWS = 12  # draws in a row without filling (all weights 1) before whole frames
-THROTTLED_STATUS = 0.1  # s between status line updates while throttled
+THROTTLED_STATUS = 0.1  # s: the shortest time between status line updates while throttled
 
 
 def output_fds() -> list[int]:
@@ -96,7 +97,7 @@ class PanePacer:
     ``probe`` says whether the output is backed up now; ``clock`` is monotonic seconds.
     While throttled, a pane is drawn once per round, one pane per frame, and only
     ``MIN_INTERVAL * weight`` s after the pane drawn before it: a pane the output filled
-    behind (the decision boundary, ~14 KB at 256 colours) weighs more, so the tty has
+    behind (a new decision boundary, up to ~20 KB at 256 colours) weighs more, so the tty has
     drained the light panes' bytes before it goes and the status line waits only for it.
     """
 

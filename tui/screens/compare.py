@@ -65,12 +65,20 @@ class Side:
     mark: str = ""  # put before its lines' labels; "" gives MARKS by position
     history: History = field(default_factory=lambda: History(capacity=HISTORY_CAPACITY))
     source: EventSource | None = None
-    end: dict[str, Any] | None = None
     error: str | None = None
     lr_target: float | None = None
 
     def __post_init__(self) -> None:
         self.view = RunView(self.history)
+
+    @property
+    def end(self) -> dict[str, Any] | None:
+        """The run's end event, None while it runs (kept in the view: the axes use it)."""
+        return self.view.end
+
+    @end.setter
+    def end(self, ev: dict[str, Any] | None) -> None:
+        self.view.end = ev
 
     def state(self, paused: bool) -> str:
         return run_state(self.source, self.error, self.end, paused)

@@ -156,7 +156,6 @@ class DashboardScreen(RunControls):
         self.history = History(capacity=HISTORY_CAPACITY)
         self.view = RunView(self.history)
         self.source: EventSource | None = None
-        self.end: dict[str, Any] | None = None
         self.lr_target: float | None = None
         self.frames = 0  # redraws done
         self._drawn_key: object = None  # what the last frame was drawn from
@@ -261,7 +260,7 @@ class DashboardScreen(RunControls):
         self.history.clear()
         self.view.run = None
         self.view.marks.clear()
-        self.end, self.view.ended = None, False
+        self.end = None
         self.error = None
         self.set_reactive(DashboardScreen.paused, False)
         self.set_reactive(DashboardScreen.clip_mode, self.scenario.train.clip)
@@ -309,7 +308,6 @@ class DashboardScreen(RunControls):
                 self.view.marks.clear()
             elif kind == "end":
                 self.end = ev
-                self.view.ended = True
                 self._ended_at = now
                 if ev.get("reason") == "diverged" and ev.get("step") is not None:
                     self.view.marks.append((int(ev["step"]), "diverged"))
@@ -318,7 +316,7 @@ class DashboardScreen(RunControls):
             elif kind == "reset":  # a replay seeking back, a followed file started again
                 self.history.clear()
                 self.view.marks.clear()
-                self.end, self.view.ended = None, False
+                self.end = None
                 self._rate_samples.clear()
         if events:
             last = self.history.last
@@ -335,6 +333,15 @@ class DashboardScreen(RunControls):
             self._status_at = now
             self.query_one(DiagnosisPane).show(self.view)
             self.update_status()
+
+    @property
+    def end(self) -> dict[str, Any] | None:
+        """The run's end event, None while it runs (kept in the view: the axes use it)."""
+        return self.view.end
+
+    @end.setter
+    def end(self, ev: dict[str, Any] | None) -> None:
+        self.view.end = ev
 
     # -- drawing -----------------------------------------------------------------------
     def state(self) -> str:
