@@ -492,19 +492,20 @@ class GuardedPlot(PlotextPlot):
         self.render_error = None
         return rows
 
+    def _strips(self) -> list[Strip]:
+        """The pane built now, one strip per row, for the current paint key."""
+        self._painted_key = self._paint_key()
+        return [segments_strip(runs, self.size.width) for runs in self._rows()]
+
     def _paint(self) -> None:
         """Build the rows now and repaint only the cells that changed (line_diff.py)."""
-        self._painted_key = self._paint_key()
-        width = self.size.width
-        self.shown.update(self, [segments_strip(runs, width) for runs in self._rows()])
+        self.shown.update(self, self._strips())
 
     def render_line(self, y: int) -> Strip:
         """Row ``y`` of the last build (Textual's Line API); built again when stale."""
         if self._painted_key != self._paint_key():
             # a resize or a theme change: Textual repaints the whole pane anyway
-            self._painted_key = self._paint_key()
-            width = self.size.width
-            self.shown.keep(self, [segments_strip(runs, width) for runs in self._rows()])
+            self.shown.keep(self, self._strips())
         strip = self.shown.line(y, self.size.width)
         if y == 0 and self.has_focus:  # the selected pane: its title reversed
             strip = strip.apply_style(Style(reverse=True))
@@ -514,7 +515,7 @@ class GuardedPlot(PlotextPlot):
         """The pane as rich ``Text`` (tests read it; the screen uses ``render_line``)."""
         rows = self._rows()
         text = runs_text(rows)
-        if self.has_focus and rows:
+        if self.has_focus and "\n" in text.plain:  # one row (cannot draw): no title row
             text.stylize("reverse", 0, text.plain.index("\n"))
         return text
 
