@@ -372,7 +372,7 @@ class Trainer:
             for i in self._sat_layers:
                 self._saturated[i] = saturated_fraction(A[i], layers[i].activation.name)
             if self._grid is not None:  # one more forward pass, over the grid's points
-                self._boundary = self._grid.field(self.net.forward(self._grid.points))
+                self._boundary = self._grid.field(self._grid.logits(self.net.layers))
 
 
 def _ratio(update: float, weight: float) -> float:

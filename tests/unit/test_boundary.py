@@ -23,6 +23,9 @@ from bp_tui.core.trainer import Trainer
 from bp_tui.scenarios import load
 
 STEP = 1.0 / 255.0  # one quantisation step of a two-class byte
+# The grid's forward pass runs in float32 (BoundaryProbe.logits): its p is within about
+# 1e-7 of float64's here, so a byte may round the other way that close to a step's edge.
+F32 = 1e-5
 
 
 def scenario(activation: str, loss: str, classes: int, probe_every: int = 5) -> Scenario:
@@ -77,7 +80,7 @@ def test_two_class_grid_is_the_networks_probability_to_one_step(act: str, loss: 
         pts = grid_points(b.w, b.h, b.x, b.y)
         p = reference_probabilities(ws, act, loss, pts)
         p1 = (p[:, 0] if p.shape[1] == 1 else p[:, 1]).reshape(b.h, b.w)
-        assert np.abs(b.probability() - p1).max() <= STEP / 2 + 1e-12
+        assert np.abs(b.probability() - p1).max() <= STEP / 2 + F32
         sure = np.abs(p1 - 0.5) > STEP  # away from the fence the class is exact
         assert np.array_equal(b.labels()[sure], (p1 > 0.5)[sure])
         seen += 1
@@ -91,10 +94,28 @@ def test_many_class_grid_is_the_argmax_and_its_confidence() -> None:
         assert b.classes == 4 and b.levels == 64
         p = reference_probabilities(ws, "relu", "softmax_ce", grid_points(b.w, b.h, b.x, b.y))
         top = np.sort(p, axis=1)
-        clear = (top[:, -1] - top[:, -2]).reshape(b.h, b.w) > 1e-9
+        clear = (top[:, -1] - top[:, -2]).reshape(b.h, b.w) > F32
         assert np.array_equal(b.labels()[clear], p.argmax(axis=1).reshape(b.h, b.w)[clear])
         conf = (p.max(axis=1).reshape(b.h, b.w) - 0.25) / 0.75
-        assert np.abs(b.confidence() - conf)[clear].max() <= 0.5 / 64 + 1e-12
+        assert np.abs(b.confidence() - conf)[clear].max() <= 0.5 / 64 + F32
+
+
+def test_outputs_beyond_float32_get_their_map_from_float64() -> None:
+    # Exploding weights pass 3.4e38 (float32's largest) long before float64's 1.8e308:
+    # such a network still predicts, and its map comes from the float64 pass.
+    t = Trainer(scenario("relu", "bce", 2))
+    t.step()
+    out = t.net.layers[-1]
+    out.W = out.W * 1e60
+    out.b = np.array([-1e45])
+    ws = [(layer.W.copy(), layer.b.copy()) for layer in t.net.layers]
+    t.probe()
+    assert t._boundary is not None
+    b = decode_boundary(t._boundary)
+    with np.errstate(over="ignore"):  # exp(1e45): p is exactly 0 there
+        p = reference_probabilities(ws, "relu", "bce", grid_points(b.w, b.h, b.x, b.y))[:, 0]
+    assert np.array_equal(b.probability().ravel(), np.rint(p * 255) / 255)
+    assert 0 < b.labels().sum() < b.w * b.h  # both classes: the map is not all one value
 
 
 def test_grid_covers_the_data_and_comes_only_on_probe_steps() -> None:
