@@ -30,8 +30,13 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
 from bp_tui.core.config import Scenario
-from bp_tui.tui.messages import CompareAsked, FixToggled, ScenarioChosen, SpeedChanged
-from bp_tui.tui.screens.compare import CompareScreen, Side
+from bp_tui.tui.messages import (
+    CompareAsked,
+    FixToggled,
+    PickerAsked,
+    ScenarioChosen,
+    SpeedChanged,
+)
 from bp_tui.tui.screens.dashboard import DashboardScreen
 from bp_tui.tui.screens.picker import PickerScreen
 from bp_tui.tui.settings import Settings
@@ -121,7 +126,12 @@ class BpTuiApp(App[int]):
         if chosen in self.available_themes:
             self.theme = chosen
 
-    def get_default_screen(self) -> PickerScreen:
+    def get_default_screen(self) -> Screen:
+        if self.initial is not None:
+            # Under the dashboard, never shown: the picker is made when `s` asks for it
+            # (_picker_asked). Made here, its list, footer and their styles took about
+            # 60 ms before the first frame.
+            return Screen()
         return PickerScreen(self.scenarios)
 
     def on_mount(self) -> None:
@@ -171,6 +181,14 @@ class BpTuiApp(App[int]):
     def _scenario_chosen(self, message: ScenarioChosen) -> None:
         self.start_scenario(message.scenario)
 
+    @on(PickerAsked)
+    def _picker_asked(self, message: PickerAsked) -> None:
+        """The picker in place of the dashboard: the one under it, else a new one."""
+        if isinstance(self.screen_stack[-2], PickerScreen):
+            self.pop_screen()
+        else:
+            self.switch_screen(PickerScreen(self.scenarios))
+
     @on(SpeedChanged)
     def _speed_changed(self, message: SpeedChanged) -> None:
         self.speed = message.speed
@@ -190,6 +208,9 @@ class BpTuiApp(App[int]):
     def _compare_asked(self, message: CompareAsked) -> None:
         """Compare mode over the dashboard: the scenario and its fix, each in its own
         source from the same factory (a child process each, live)."""
+        # imported here, as the other screens a key opens: not on the first frame's path
+        from bp_tui.tui.screens.compare import CompareScreen, Side
+
         try:
             broken = self.reload_scenario(message.scenario, fix=False)
             fixed = self.reload_scenario(message.scenario, fix=True)
@@ -235,7 +256,9 @@ class BpTuiApp(App[int]):
         self.notify(f"saved {saved}", title="screenshot", timeout=5)
 
     def action_help(self) -> None:
-        # imported here: its Markdown (markdown-it) is not needed for the first frame
+        # imported here: the help's Markdown (markdown-it) and compare mode are not
+        # needed for the first frame
+        from bp_tui.tui.screens.compare import CompareScreen
         from bp_tui.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):

@@ -40,3 +40,7 @@ class CompareAsked(Message):
     def __init__(self, scenario: Scenario) -> None:
         super().__init__()
         self.scenario = scenario
+
+
+class PickerAsked(Message):
+    """The user asked for the scenario picker (s); the dashboard has ended its run."""

@@ -58,3 +58,26 @@ async def test_the_command_palette_starts_a_scenario(make_app):
         assert isinstance(app.screen, DashboardScreen)
         assert sources.last.scenario.name == "exploding"
         assert sources.made[0].closed  # the healthy run was ended
+
+
+async def test_opened_on_a_scenario_s_shows_the_picker_and_it_starts_another(make_app):
+    """The picker of an app opened on a scenario is made when `s` asks for it: it lists
+    every scenario, starts the one chosen, and `s` from that run comes back to it."""
+    app, sources = make_app(initial="vanishing", names=("healthy", "vanishing", "exploding"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, PickerScreen)
+        assert sources.made[0].closed
+        text = screen_text(app)
+        assert all(s.title in text for s in app.scenarios)
+        await pilot.press("down", "down", "enter")  # the third: exploding
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        assert sources.last.scenario.name == "exploding" and sources.last.started
+        picker = app.screen_stack[-2]
+        await pilot.press("s")
+        await pilot.pause()
+        assert app.screen is picker  # the same picker, under the run it started
+        assert sources.last.closed

@@ -1,4 +1,5 @@
-"""core never pulls in the UI libraries; scenarios never pulls in textual.
+"""core never pulls in the UI libraries; scenarios never pulls in textual; the dashboard
+does not pull in the screens a key opens.
 
 Each check runs in a fresh interpreter, so whatever this test session imported does
 not hide an import.
@@ -58,6 +59,27 @@ def test_scenarios_load_no_textual(module):
     assert "textual" not in loaded
 
 
+# Imported when their key is pressed, not before the dashboard's first frame (issue 15,
+# docs/performance.md): compare mode (m), the backprop (b) and gradient-check (g)
+# views, the help (?), and markdown-it (the help and the lesson's Markdown).
+OPENED_BY_A_KEY = {
+    "bp_tui.tui.screens.compare",
+    "bp_tui.tui.screens.backprop",
+    "bp_tui.tui.screens.gradcheck",
+    "bp_tui.tui.screens.help",
+    "markdown_it",
+}
+
+
+def test_the_dashboard_loads_no_screen_a_key_opens():
+    loaded = loaded_after(["bp_tui.tui.app", "bp_tui.tui.commands.dashboard"])
+    assert "bp_tui.tui.screens.dashboard" in loaded  # the probe sees the dashboard
+    assert not loaded & OPENED_BY_A_KEY
+
+
 def test_the_probe_sees_a_ui_import():
     """The checks above could not pass by accident: importing textual is noticed."""
     assert "textual" in loaded_after(["textual"])
+    screens = ["compare", "backprop", "gradcheck", "help"]
+    opened = loaded_after([f"bp_tui.tui.screens.{name}" for name in screens])
+    assert opened >= OPENED_BY_A_KEY

@@ -30,7 +30,7 @@ from textual.widgets import Footer, Static
 
 from bp_tui.core.config import CLIP_MODES, Scenario
 from bp_tui.tui.history import History
-from bp_tui.tui.messages import CompareAsked, FixToggled, SpeedChanged
+from bp_tui.tui.messages import CompareAsked, FixToggled, PickerAsked, SpeedChanged
 from bp_tui.tui.panes.boundary import BoundaryPane
 from bp_tui.tui.panes.clipping import ClippingPane
 from bp_tui.tui.panes.dead_units import DeadUnitsPane
@@ -43,9 +43,7 @@ from bp_tui.tui.panes.plotting import GuardedPlot
 from bp_tui.tui.panes.status import StatusInfo, StatusLine
 from bp_tui.tui.panes.view import RunView
 from bp_tui.tui.screens.backpressure import PanePacer, output_fds, tty_full
-from bp_tui.tui.screens.backprop import BackpropScreen
 from bp_tui.tui.screens.controls import RunControls
-from bp_tui.tui.screens.gradcheck import GradcheckScreen
 from bp_tui.tui.screens.keys import LIVE_KEYS, PANES
 
 if TYPE_CHECKING:
@@ -168,6 +166,7 @@ class DashboardScreen(RunControls):
         self.mechanism: dict[str, dict[str, Any]] = {}
         self._started_at: float | None = None  # time of the run's first step
         self._ended_at: float | None = None
+        self._lesson_waiting = True  # its Markdown is mounted after the first frame (redraw)
 
     # -- layout ------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -227,9 +226,6 @@ class DashboardScreen(RunControls):
         # A source started before the UI loaded (bp-tui SCENARIO) has its run event and
         # first step ready: taken once mounted, before the first paint, they are in it.
         self.call_later(self.poll)
-        # The lesson's Markdown mounts a widget per block (about 40, more than the rest
-        # of the screen) and imports markdown-it: after the first frame, not before it.
-        self.call_after_refresh(self._show_lesson)
 
     @property
     def compact(self) -> bool:
@@ -406,6 +402,14 @@ class DashboardScreen(RunControls):
                 self.query_one(BoundaryPane).show(force=force)
             self.update_status()
         self._drawn_key = None if turn.refused else key  # a pane left waiting: draw again
+        if self._lesson_waiting and (self.history.last is not None or not force):
+            self._lesson_waiting = False
+            # The lesson's Markdown mounts a widget per block (about 40, more than the
+            # rest of the screen) and imports markdown-it: it waits for the first frame
+            # with a step (or the timer's first, while no step came). Scheduled from
+            # on_mount it ran before that frame was written: Textual's start-up batch
+            # drops the screen's first paint, and the callbacks after it ran anyway.
+            self.call_after_refresh(self._show_lesson)
 
     def refresh_now(self) -> None:
         """Poll and redraw at once (tests and the screenshot use this, not the timers)."""
@@ -535,12 +539,18 @@ class DashboardScreen(RunControls):
         self.view.signal = "error_signal" if self.view.signal == "grad_norm" else "grad_norm"
         self.redraw(force=True)
 
+    # The full-screen views are imported when their key is pressed: the first frame
+    # does without them.
     def action_backprop(self) -> None:
+        from bp_tui.tui.screens.backprop import BackpropScreen
+
         self.app.push_screen(BackpropScreen(self))
 
     def action_gradcheck(self) -> None:
+        from bp_tui.tui.screens.gradcheck import GradcheckScreen
+
         self.app.push_screen(GradcheckScreen(self))
 
     def action_picker(self) -> None:
         self.close_source()
-        self.app.pop_screen()
+        self.post_message(PickerAsked())
