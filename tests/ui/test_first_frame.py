@@ -90,3 +90,22 @@ async def test_the_lesson_built_after_the_first_frame_is_shown():
         await pilot.pause()
         shown = " ".join(str(block.render()) for block in markdown.query(MarkdownBlock))
         assert "vanishing" in shown  # rendered, not just stored
+
+
+async def test_a_lesson_due_after_the_screen_closed_is_not_mounted():
+    # q or SIGTERM right after the first frame: the screen is taken down before the
+    # lesson's callback runs. It then raised (MountError while the app was closing,
+    # NoMatches once the screen was removed): exit status 1 and a traceback instead of
+    # 0 or 143 (tests/e2e/test_hostile_tmux.py, SIGTERM at the first step).
+    scenario = make_scenario("vanishing")
+    app = BpTuiApp(LateSource, [scenario], initial=scenario, fps=SLOW_FPS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dash = app.dashboard
+        assert dash is not None
+        await pilot.pause()
+        assert not list(dash.query("#lesson-text"))  # no step yet: the lesson waits
+        app.pop_screen()  # the dashboard goes, as it does when the app closes
+        await pilot.pause()
+        assert not dash.is_attached
+        dash._show_lesson()  # the callback, late
+        assert not list(dash.query("#lesson-text"))

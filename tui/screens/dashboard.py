@@ -201,10 +201,15 @@ class DashboardScreen(RunControls):
         """Put the scenario's lesson under the diagnosis (the Markdown made at first)."""
         from textual.widgets import Markdown
 
+        box = next(iter(self.query("#lesson")), None)
+        if box is None or not box.is_attached:
+            # The screen is closing or gone: q or a signal came right after the first
+            # frame, before this callback ran (mounting would raise: exit status 1).
+            return
         shown = self.query("#lesson-text").results(Markdown)
         lesson = next(shown, None)
         if lesson is None:
-            self.query_one("#lesson").mount(Markdown(self._lesson_markdown(), id="lesson-text"))
+            box.mount(Markdown(self._lesson_markdown(), id="lesson-text"))
         else:
             lesson.update(self._lesson_markdown())
 
