@@ -28,6 +28,12 @@ class LateSource(FakeSource):
         return super().poll() if self.opened else []
 
 
+def late_app() -> BpTuiApp:
+    """The dashboard on ``vanishing``, its source silent until opened, the timer slow."""
+    scenario = make_scenario("vanishing")
+    return BpTuiApp(LateSource, [scenario], initial=scenario, fps=SLOW_FPS)
+
+
 async def wait_for(condition: Any, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -38,8 +44,7 @@ async def wait_for(condition: Any, timeout: float) -> bool:
 
 
 async def test_the_first_steps_are_drawn_without_waiting_for_the_redraw_timer():
-    scenario = make_scenario("vanishing")
-    app = BpTuiApp(LateSource, [scenario], initial=scenario, fps=SLOW_FPS)
+    app = late_app()
     async with app.run_test(size=(120, 40)) as pilot:
         dash = app.dashboard
         assert dash is not None
@@ -97,8 +102,7 @@ async def test_a_lesson_due_after_the_screen_closed_is_not_mounted():
     # lesson's callback runs. It then raised (MountError while the app was closing,
     # NoMatches once the screen was removed): exit status 1 and a traceback instead of
     # 0 or 143 (tests/e2e/test_hostile_tmux.py, SIGTERM at the first step).
-    scenario = make_scenario("vanishing")
-    app = BpTuiApp(LateSource, [scenario], initial=scenario, fps=SLOW_FPS)
+    app = late_app()
     async with app.run_test(size=(120, 40)) as pilot:
         dash = app.dashboard
         assert dash is not None
